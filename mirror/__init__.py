@@ -1,0 +1,1 @@
+"""mirror: turn a site into a Tor-friendly static mirror that readers can read without a clickstream."""
