@@ -1,0 +1,119 @@
+"""URLs found in a page or stylesheet: resolve them, unwrap redirect wrappers, strip tracking parameters,
+and decide whether each is a local file of the mirror, a broken internal link, or an external address.
+
+Owns: the URL decisions. The site (which URLs are files of the mirror) is behind the ``SiteMap``
+protocol, so the sanitizer can run on a lone page with no site at all. Never touches the tree.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+from mirror.sanitize_rules import REDIRECT_WRAPPERS, TRACKER_HOSTS, TRACKING_PARAMS, URL_SCHEMES
+
+# Browsers drop these anywhere in a URL and leading/trailing C0 controls and spaces.
+_URL_NOISE = re.compile(r"[\t\n\r]")
+_SRCSET_CANDIDATE = re.compile(r"[\s,]*([^\s]+?)(,+(?=\s|$)|\s+([^,]*)(?:,|$)|$)")
+_PATH_SAFE = "/-._~!$&'()*+,;=:@"
+
+
+class SiteMap(Protocol):
+    """Which absolute URLs are the mirror's own files."""
+
+    def locate(self, url: str) -> tuple[bool, str | None]:
+        """Return (internal, output path): internal URLs name the site; the path is None if it is missing."""
+
+
+class NoSite:
+    """A lone page: no URL is the site's own."""
+
+    def locate(self, url: str) -> tuple[bool, str | None]:
+        return False, None
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # "local", "fragment", "broken", "external" or "unsafe"
+    url: str = ""  # local: relative path (+ fragment); external: the cleaned absolute URL
+    host: str = ""
+
+
+def normalize(raw: str) -> str:
+    return _URL_NOISE.sub("", raw).strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11"
+                                         "\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f")
+
+
+def locate(raw: str, base: str, page_out: str, site: SiteMap) -> Target:
+    """Decide what ``raw`` (an attribute or CSS url value) found at ``base`` becomes."""
+    value = normalize(raw)
+    if value.startswith("#") and "\\" not in value:
+        return Target("fragment", value)
+    try:
+        absolute = urljoin(base, value.replace("\\", "/"))
+        parts = urlsplit(absolute)
+    except ValueError:
+        return Target("unsafe")
+    if parts.scheme not in URL_SCHEMES:
+        return Target("unsafe")
+    if parts.scheme == "mailto":
+        return Target("external", absolute)
+    internal, out = site.locate(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")))
+    if internal:
+        if out is None:
+            return Target("broken", absolute)
+        return Target("local", relative(page_out, out) + (f"#{parts.fragment}" if parts.fragment else ""))
+    final = strip_tracking(unwrap(absolute))
+    return Target("external", final, (urlsplit(final).hostname or "").lower())
+
+
+def relative(page_out: str, target_out: str) -> str:
+    """A relative, percent-encoded URL from the page at ``page_out`` to the file ``target_out``."""
+    rel = posixpath.relpath(target_out, posixpath.dirname(page_out) or ".")
+    return quote(rel, safe=_PATH_SAFE)
+
+
+def unwrap(url: str, depth: int = 3) -> str:
+    """Replace a known redirect wrapper (google.com/url?q=..., l.facebook.com/l.php?u=...) by its target."""
+    for _ in range(depth):
+        parts = urlsplit(url)
+        keys = REDIRECT_WRAPPERS.get(((parts.hostname or "").lower(), parts.path or "/"))
+        if keys is None:
+            return url
+        if not keys:  # the whole query is the destination (href.li/?https://...)
+            inner = unquote(parts.query)
+        else:
+            query = dict(parse_qsl(parts.query))
+            inner = next((query[k] for k in keys if k in query), "")
+        if not inner.lower().startswith(("http://", "https://")):
+            return url
+        url = inner
+    return url
+
+
+def strip_tracking(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not TRACKING_PARAMS.match(k)]
+    if len(kept) == len(pairs):
+        return url
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def is_tracker(url: str) -> bool:
+    low = url.lower()
+    return any(marker in low for marker in TRACKER_HOSTS)
+
+
+def split_srcset(value: str) -> list[tuple[str, str]]:
+    """``"a.png 1x, b.png 2x"`` -> [("a.png", "1x"), ("b.png", "2x")]."""
+    out = []
+    for match in _SRCSET_CANDIDATE.finditer(value):
+        if match.group(1):
+            out.append((match.group(1), (match.group(3) or "").strip()))
+    return out

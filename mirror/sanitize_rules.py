@@ -1,0 +1,127 @@
+"""The sanitizer's rules, as data: what HTML may stay, which attributes carry URLs, what counts as a tracker.
+
+Owns: the allowlists and tables that mirror/sanitize.py, sanitize_css.py and links.py apply. Holds no
+logic; change a rule here, not in the code that applies it. Never imports the audit (it is the
+independent judge of what these rules produce).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Elements kept in a page body. Everything else is unwrapped (its text stays) unless listed in
+# DROP_WITH_CONTENT, whose content goes too.
+ALLOWED_TAGS = frozenset("""
+    a abbr address article aside b bdi bdo blockquote br caption center cite code col colgroup dd del
+    details dfn div dl dt em figcaption figure footer h1 h2 h3 h4 h5 h6 header hgroup hr i img ins kbd
+    li main mark nav ol p picture pre q rp rt ruby s samp section small source span strong sub summary
+    sup table tbody td tfoot th thead time tr tt u ul var wbr audio video
+""".split())
+
+# Elements removed together with their content: script and what only works with script, embedded
+# documents, form controls whose content is not prose, and inline SVG/MathML (their own namespaces).
+DROP_WITH_CONTENT = frozenset("""
+    script style template iframe frame frameset object embed applet noembed noframes select datalist
+    option optgroup input button textarea svg math canvas map area portal dialog slot head title
+    meta link base param track
+""".split())
+
+GLOBAL_ATTRS = frozenset({"id", "class", "title", "lang", "dir", "hidden", "role", "translate"})
+TAG_ATTRS = {
+    "a": {"href", "hreflang", "name"},
+    "img": {"src", "srcset", "sizes", "alt", "width", "height"},
+    "source": {"src", "srcset", "sizes", "media", "type"},
+    "video": {"src", "poster", "controls", "width", "height", "preload"},
+    "audio": {"src", "controls", "preload"},
+    "ol": {"start", "reversed", "type"}, "ul": {"type"}, "li": {"value"},
+    "td": {"colspan", "rowspan", "headers", "align", "valign"},
+    "th": {"colspan", "rowspan", "headers", "scope", "abbr", "align", "valign"},
+    "col": {"span", "width"}, "colgroup": {"span", "width"}, "table": {"summary"},
+    "time": {"datetime"}, "del": {"datetime"}, "ins": {"datetime"}, "details": {"open"},
+    "bdo": {"dir"}, "div": {"align"}, "p": {"align"},
+}
+
+# Attributes whose value is a URL the browser loads without a click, by element. Only local files
+# may stay in them. Hyperlinks (a[href]) follow --external-links instead.
+LOAD_ATTRS = {"img": ("src", "srcset"), "source": ("src", "srcset"), "video": ("src", "poster"),
+              "audio": ("src",)}
+# Lazy-loading attributes promoted to the real one when the real one is missing or a placeholder.
+LAZY_ATTRS = {"src": ("data-src", "data-lazy-src", "data-original", "data-url", "data-hi-res-src"),
+              "srcset": ("data-srcset", "data-lazy-srcset")}
+PLACEHOLDER = re.compile(r"^\s*(data:|about:blank|#|$)|(blank|spacer|pixel|placeholder|transparent|"
+                         r"lazy|grey|gray|loading)[^/]*\.(gif|png|svg|jpg)", re.I)
+
+URL_SCHEMES = frozenset({"http", "https", "mailto"})  # a[href] after sanitizing; no data:, no javascript:
+LINK_REL = "noopener noreferrer"
+
+# <link rel=...> in the head that survive (when local); everything else is dropped.
+HEAD_LINK_KEEP = frozenset({"stylesheet", "icon", "shortcut icon"})
+HEAD_LINK_KIND = {"manifest": "manifest", "preload": "prefetch/preload", "prefetch": "prefetch/preload",
+                  "dns-prefetch": "prefetch/preload", "preconnect": "prefetch/preload",
+                  "modulepreload": "script", "prerender": "prefetch/preload"}
+
+# Hosts whose loads are trackers (anything remote is dropped anyway; these are counted as trackers).
+TRACKER_HOSTS = (
+    "google-analytics.com", "googletagmanager.com", "doubleclick.net", "googlesyndication.com",
+    "googleadservices.com", "facebook.com/tr", "facebook.net", "connect.facebook.net", "scorecardresearch.com",
+    "quantserve.com", "chartbeat.com", "chartbeat.net", "newrelic.com", "nr-data.net", "hotjar.com",
+    "mixpanel.com", "segment.io", "segment.com", "omtrdc.net", "2o7.net", "demdex.net", "krxd.net",
+    "adnxs.com", "taboola.com", "outbrain.com", "pixel.", "analytics.", "stats.", "tracking.",
+    "piwik", "matomo", "mc.yandex.ru", "bat.bing.com", "ads.", "amazon-adsystem.com", "criteo",
+    "parsely.com", "wp.com/i/", "pixel.wp.com", "stats.wp.com", "quantcount", "imrworldwide.com",
+)
+
+# Query parameters that only track the reader; stripped from every kept URL.
+TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|gclsrc|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|yclid|_ga|_gl|igshid|"
+    r"_hsenc|_hsmi|mkt_tok|oly_anon_id|oly_enc_id|vero_id|wickedid|twclid|s_cid|ref_src|ref_url|"
+    r"soc_src|soc_trk|__s|ncid|cmpid|icid)$", re.I)
+
+# Redirect wrappers: (host, path) -> the query parameter holding the real destination.
+REDIRECT_WRAPPERS = {
+    ("www.google.com", "/url"): ("q", "url"), ("google.com", "/url"): ("q", "url"),
+    ("l.facebook.com", "/l.php"): ("u",), ("lm.facebook.com", "/l.php"): ("u",),
+    ("l.instagram.com", "/"): ("u",), ("www.youtube.com", "/redirect"): ("q",),
+    ("out.reddit.com", "/"): ("url",), ("slack-redir.net", "/link"): ("url",),
+    ("t.umblr.com", "/redirect"): ("z",), ("exit.sc", "/"): ("url",),
+    ("www.linkedin.com", "/redir/redirect"): ("url",), ("steamcommunity.com", "/linkfilter/"): ("url",),
+    ("away.vk.com", "/away.php"): ("to",), ("href.li", "/"): (),
+}
+
+# Meta tags kept in the rebuilt head (by name); generator and verification tags are never kept.
+META_KEEP = frozenset({"description", "viewport", "color-scheme"})
+
+# CSS: properties that run code or load outside url() in some engine; dropped wherever they appear.
+CSS_DROP_PROPERTIES = frozenset({"behavior", "-moz-binding", "-ms-behavior"})
+CSS_DROP_FUNCTIONS = frozenset({"expression", "-moz-element", "element", "paint"})
+CSS_URL_FUNCTIONS = frozenset({"url", "src", "image", "image-set", "-webkit-image-set", "cross-fade",
+                               "-webkit-cross-fade"})
+CSS_DROP_AT_RULES = frozenset({"document", "-moz-document", "charset", "property"})
+GENERIC_FONTS = frozenset({"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui", "math",
+                           "emoji", "fangsong", "ui-serif", "ui-sans-serif", "ui-monospace", "ui-rounded",
+                           "inherit", "initial", "unset", "revert", "revert-layer"})
+FALLBACK_FONT = "sans-serif"
+# Words whose absence proves a stylesheet loads nothing and runs nothing (its fast path: kept as is).
+CSS_RISKY = re.compile(r"url|@import|image|src|\\|expression|behavior|binding|element|paint|<|@font-face",
+                       re.I)
+
+# The Content-Security-Policy every page carries (style hashes are appended per page).
+CSP = ("default-src 'none'; img-src 'self'; media-src 'self'; font-src 'self'; style-src 'self'{hashes}; "
+       "base-uri 'none'; form-action 'none'")
+
+# File types: what a source file becomes.
+SCRIPT_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".jsx", ".ts", ".swf", ".wasm", ".vbs", ".php", ".sh",
+                             ".webmanifest", ".appcache", ".htc", ".xbl", ".py", ".pl", ".cgi"})
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
+SNIFF = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"),
+         (b"RIFF", ".webp"), (b"%PDF", ".pdf"), (b"wOF2", ".woff2"), (b"wOFF", ".woff"))
+
+# Elements counted in the report, by the kind of thing they are (tag -> kind).
+REMOVED_KIND = {
+    "script": "script", "iframe": "iframe", "frame": "iframe", "portal": "iframe", "object": "plugin",
+    "embed": "plugin", "applet": "plugin", "form": "form (made inert: controls removed, text kept)",
+    "input": "form control", "select": "form control", "textarea": "form control", "button": "form control",
+    "noscript": "noscript (unwrapped, then sanitized)", "svg": "inline svg", "math": "inline math",
+    "canvas": "canvas", "template": "template", "dialog": "dialog",
+}

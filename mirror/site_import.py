@@ -1,0 +1,156 @@
+"""``mirror build --from DIR``: a folder of static files -> an audited, sanitized build directory.
+
+Owns: turning each file of the source inventory (mirror/site_map.py) into build output (pages through
+mirror/sanitize.py, stylesheets through sanitize_css.py, images through images.py, SVG files only when
+inert, scripts never) and the report of what was removed. Writes only through ``build.write_build``;
+reports progress through a callback and never prints.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mirror import build
+from mirror.errors import BuildError
+from mirror.images import NotAnImage, strip_metadata
+from mirror.sanitize import Sanitizer
+from mirror.site_map import SourceFile, SourceSite
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+SVG_FORBIDDEN_TAGS = frozenset({"script", "foreignobject", "iframe", "object", "embed", "handler", "listener",
+                                "set", "animate", "animatetransform", "animatemotion", "style", "image",
+                                "use", "feimage", "a"})
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    out: Path
+    pages: int
+    assets: int
+    removed: dict[str, int]
+    dropped_files: tuple[str, ...]
+    warnings: tuple[str, ...]
+    broken: tuple[tuple[str, str], ...]  # (page in the source, URL it links to)
+    total_bytes: int
+
+
+def build_from(source: Path, out: Path, base_url: str | None = None, external_links: str = "mark",
+               progress: Progress | None = None) -> ImportReport:
+    """Sanitize every file of ``source`` into the build directory ``out`` (swapped in only if audited)."""
+    site = SourceSite(source, base_url)
+    if not any(f.kind == "page" for f in site.files.values()):
+        raise BuildError(f"--from {source}: no HTML page found; give the folder holding the site's HTML files.")
+    job = _Import(site, Sanitizer(site, external_links))
+    # Pages last: an asset found unusable on the way is then known as missing to the pages linking to it.
+    todo = sorted(site.files.values(), key=lambda f: f.kind == "page")
+    for done, entry in enumerate(todo, 1):
+        job.add(entry)
+        if progress:
+            progress(done, len(todo), entry.rel)
+    job.add_root_index()
+    result = build.write_build(out, job.files, job.csp)
+    return ImportReport(out, job.pages, len(job.files) - job.pages, dict(sorted(job.removed.items())),
+                        tuple(job.dropped), tuple(job.warnings), tuple(sorted(job.broken)),
+                        result.total_bytes)
+
+
+class _Import:
+    def __init__(self, site: SourceSite, sanitizer: Sanitizer):
+        self.site, self.sanitizer = site, sanitizer
+        self.files: dict[str, bytes] = {}
+        self.csp: dict[str, str] = {}
+        self.removed: Counter = Counter()
+        self.dropped: list[str] = []
+        self.warnings: list[str] = []
+        self.broken: set[tuple[str, str]] = set()
+        self.pages = 0
+
+    def add(self, entry: SourceFile) -> None:
+        data = self._read(entry.rel)
+        handler = getattr(self, f"_{entry.kind}")
+        result = handler(entry, data)
+        if result is not None:
+            self.files[entry.out] = result
+
+    def _read(self, rel: str) -> bytes:
+        try:
+            return (self.site.root / rel).read_bytes()
+        except OSError as e:
+            raise BuildError(f"could not read {self.site.root / rel}: {e.strerror}.") from e
+
+    def _page(self, entry: SourceFile, data: bytes) -> bytes:
+        page = self.sanitizer.page(data, entry.url, entry.out)
+        self.pages += 1
+        self.csp[entry.out] = page.csp
+        self.removed.update(page.removed)
+        self.warnings += [f"{entry.rel}: {w}" for w in page.warnings]
+        self.broken.update((entry.rel, url) for url in page.broken)
+        return page.html
+
+    def _css(self, entry: SourceFile, data: bytes) -> bytes:
+        text = data.decode("utf-8", "replace").removeprefix("\ufeff")
+        return self.sanitizer.css.stylesheet(text, entry.url, entry.out, self.removed).encode("utf-8")
+
+    def _image(self, entry: SourceFile, data: bytes) -> bytes | None:
+        try:
+            return strip_metadata(data)
+        except NotAnImage as e:
+            return self._drop(entry, f"not a readable image ({e}); not copied")
+
+    def _svg(self, entry: SourceFile, data: bytes) -> bytes | None:
+        why = _svg_risk(data)
+        if why:
+            return self._drop(entry, f"SVG file {why}; not copied")
+        return data
+
+    def _asset(self, entry: SourceFile, data: bytes) -> bytes:
+        return data
+
+    def _dropped(self, entry: SourceFile, data: bytes) -> None:
+        self.dropped.append(entry.rel)
+        self.removed["script or active file"] += 1
+
+    def _drop(self, entry: SourceFile, why: str) -> None:
+        self.site.drop(entry.rel)
+        self.dropped.append(entry.rel)
+        self.warnings.append(f"{entry.rel}: {why}")
+        return None
+
+    def add_root_index(self) -> None:
+        """Several host folders and no top page: write an index naming them."""
+        if "index.html" in self.files or not self.site.hosts:
+            return
+        items = "".join(f'<li><a href="https://{html.escape(h)}/">{html.escape(h)}</a></li>'
+                        for h in sorted(self.site.hosts))
+        source = f"<!DOCTYPE html><title>Mirror</title><h1>Mirror</h1><ul>{items}</ul>"
+        page = self.sanitizer.page(source, self.site.url_of("index.html"), "index.html")
+        self.files["index.html"], self.csp["index.html"] = page.html, page.csp
+
+
+def _svg_risk(data: bytes) -> str:
+    """Why an SVG file could run script or load something when opened; "" when it is inert."""
+    if b"<!ENTITY" in data or b"<!entity" in data:
+        return "declares entities"
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as e:
+        return f"is not well-formed XML ({e})"
+    for element in root.iter():
+        tag = str(element.tag).rsplit("}", 1)[-1].lower()
+        if tag in SVG_FORBIDDEN_TAGS:
+            return f"contains <{tag}>"
+        for name, value in element.attrib.items():
+            local = name.rsplit("}", 1)[-1].lower()
+            compact = "".join(value.split()).lower()
+            if (local.startswith("on") or (local == "href" and not compact.startswith("#"))
+                    or compact.count("url(") != compact.count("url(#")):
+                return f"has a {local} attribute that could run script or load a file"
+    return ""
