@@ -61,10 +61,12 @@ def locate(raw: str, base: str, page_out: str, site: SiteMap) -> Target:
         return Target("unsafe")
     if parts.scheme == "mailto":
         return Target("external", absolute)
+    if not parts.hostname or value.lower().startswith(("http:/", "https:/")) and "://" not in value[:9]:
+        return Target("unsafe")  # "http:/host/x": browsers and urljoin disagree on what it means
     internal, out = site.locate(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")))
     if internal:
         if out is None:
-            return Target("broken", absolute)
+            return Target("broken", absolute.split("#", 1)[0])
         return Target("local", relative(page_out, out) + (f"#{parts.fragment}" if parts.fragment else ""))
     final = strip_tracking(unwrap(absolute))
     return Target("external", final, (urlsplit(final).hostname or "").lower())
@@ -72,8 +74,8 @@ def locate(raw: str, base: str, page_out: str, site: SiteMap) -> Target:
 
 def relative(page_out: str, target_out: str) -> str:
     """A relative, percent-encoded URL from the page at ``page_out`` to the file ``target_out``."""
-    rel = posixpath.relpath(target_out, posixpath.dirname(page_out) or ".")
-    return quote(rel, safe=_PATH_SAFE)
+    rel = quote(posixpath.relpath(target_out, posixpath.dirname(page_out) or "."), safe=_PATH_SAFE)
+    return f"./{rel}" if ":" in rel.split("/", 1)[0] else rel
 
 
 def unwrap(url: str, depth: int = 3) -> str:

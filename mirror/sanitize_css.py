@@ -7,6 +7,7 @@ functions removed, font stacks given a system fallback. Counts what it removed b
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import tinycss2
@@ -17,6 +18,7 @@ from mirror import links
 from mirror.sanitize_rules import (CSS_DROP_AT_RULES, CSS_DROP_FUNCTIONS, CSS_DROP_PROPERTIES, CSS_RISKY,
                                    CSS_URL_FUNCTIONS, FALLBACK_FONT, GENERIC_FONTS)
 
+_PLAIN_NAME = re.compile(r"-?-?[a-z][a-z0-9-]*")
 RULE_BLOCK_AT = frozenset({"media", "supports", "layer", "container", "scope", "starting-style",
                            "keyframes", "-webkit-keyframes", "-moz-keyframes"})
 
@@ -165,6 +167,8 @@ class _Walk:
 
     def function(self, token, kind: str):
         name = token.lower_name
+        if not _PLAIN_NAME.fullmatch(name):  # "\xa0url(" is no url() to a browser, but looks like one
+            raise Drop("invalid css")
         if name in CSS_DROP_FUNCTIONS:
             raise Drop("css expression")
         if name in CSS_URL_FUNCTIONS:

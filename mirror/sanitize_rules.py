@@ -110,8 +110,6 @@ CSP = ("default-src 'none'; img-src 'self'; media-src 'self'; font-src 'self'; s
        "base-uri 'none'; form-action 'none'")
 
 # File types: what a source file becomes.
-SCRIPT_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".jsx", ".ts", ".swf", ".wasm", ".vbs", ".php", ".sh",
-                             ".webmanifest", ".appcache", ".htc", ".xbl", ".py", ".pl", ".cgi"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
 SNIFF = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"),
@@ -125,3 +123,9 @@ REMOVED_KIND = {
     "noscript": "noscript (unwrapped, then sanitized)", "svg": "inline svg", "math": "inline math",
     "canvas": "canvas", "template": "template", "dialog": "dialog",
 }
+# Other files copied as they are: only types a browser shows or downloads without running anything.
+ASSET_SUFFIXES = frozenset("""
+    .txt .md .csv .tsv .json .pdf .epub .woff .woff2 .ttf .otf .eot .ico .bmp .avif .tif .tiff .mp4 .webm
+    .ogv .ogg .oga .mp3 .m4a .m4v .wav .flac .opus .vtt .srt .zip .gz .tgz .tar .bz2 .xz .7z .asc .sig .pem
+    .pub .gpg .odt .ods .odp .docx .xlsx .pptx .doc .xls .ppt .rtf .jpe .apng .bib .tex .ps .djvu
+""".split())

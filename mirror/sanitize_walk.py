@@ -175,7 +175,8 @@ class PageWalk:
         target = links.locate(value, self.base, self.out, self.s.site)
         if target.kind == "local":
             if target.url.lower().endswith(".svg"):
-                self.warnings.add(f"SVG image {target.url} does not show at Tor Browser's Safest level")
+                self.warnings.add(f"SVG image {urljoin(self.base, links.normalize(value))} does not show at "
+                                  "Tor Browser's Safest level")
             return target.url
         if target.kind == "broken":
             self.broken.add(target.url)

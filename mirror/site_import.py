@@ -41,6 +41,20 @@ class ImportReport:
     broken: tuple[tuple[str, str], ...]  # (page in the source, URL it links to)
     total_bytes: int
 
+    def lines(self, limit: int = 20) -> list[str]:
+        """The report a user reads: counts first, then the warnings and broken links (the first ``limit``)."""
+        out = [f"Built {self.pages} page(s) and {self.assets} other file(s) into {self.out}/ "
+               f"({self.total_bytes:,} bytes)."]
+        if self.removed:
+            out.append("Removed or changed: " + ", ".join(f"{kind} {n}" for kind, n in self.removed.items()))
+        for title, items in (("Files not copied", self.dropped_files), ("Warnings", self.warnings),
+                             ("Broken links in the source", [f"{p} -> {u}" for p, u in self.broken])):
+            if items:
+                out.append(f"{title} ({len(items)}):")
+                out += [f"  {item}" for item in items[:limit]]
+                out += [f"  ... and {len(items) - limit} more"] if len(items) > limit else []
+        return out
+
 
 def build_from(source: Path, out: Path, base_url: str | None = None, external_links: str = "mark",
                progress: Progress | None = None) -> ImportReport:
@@ -57,8 +71,8 @@ def build_from(source: Path, out: Path, base_url: str | None = None, external_li
             progress(done, len(todo), entry.rel)
     job.add_root_index()
     result = build.write_build(out, job.files, job.csp)
-    return ImportReport(out, job.pages, len(job.files) - job.pages, dict(sorted(job.removed.items())),
-                        tuple(job.dropped), tuple(job.warnings), tuple(sorted(job.broken)),
+    return ImportReport(out, job.pages, len(job.files) - job.pages, dict(sorted((k, n) for k, n in job.removed.items() if n)),
+                        tuple(job.dropped), tuple(job.warnings + sorted(job.page_warnings)), tuple(sorted(job.broken)),
                         result.total_bytes)
 
 
@@ -70,6 +84,7 @@ class _Import:
         self.removed: Counter = Counter()
         self.dropped: list[str] = []
         self.warnings: list[str] = []
+        self.page_warnings: set[str] = set()
         self.broken: set[tuple[str, str]] = set()
         self.pages = 0
 
@@ -91,7 +106,7 @@ class _Import:
         self.pages += 1
         self.csp[entry.out] = page.csp
         self.removed.update(page.removed)
-        self.warnings += [f"{entry.rel}: {w}" for w in page.warnings]
+        self.page_warnings.update(page.warnings)
         self.broken.update((entry.rel, url) for url in page.broken)
         return page.html
 
@@ -116,7 +131,7 @@ class _Import:
 
     def _dropped(self, entry: SourceFile, data: bytes) -> None:
         self.dropped.append(entry.rel)
-        self.removed["script or active file"] += 1
+        self.removed["file not copied (script, XML, plugin or unknown type)"] += 1
 
     def _drop(self, entry: SourceFile, why: str) -> None:
         self.site.drop(entry.rel)

@@ -15,14 +15,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from mirror.errors import BuildError
-from mirror.sanitize_rules import HTML_SUFFIXES, IMAGE_SUFFIXES, SCRIPT_SUFFIXES, SNIFF
+from mirror.sanitize_rules import ASSET_SUFFIXES, HTML_SUFFIXES, IMAGE_SUFFIXES, SNIFF
 
 HOST_FOLDER = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$")
 DEFAULT_ORIGIN = "https://site.invalid"
 INDEX_NAMES = ("index.html", "index.htm")
-# Files that become active documents when opened directly (XML can carry XHTML script or XSLT).
-ACTIVE_SUFFIXES = frozenset({".xml", ".xsl", ".xslt", ".rss", ".atom", ".mht", ".mhtml", ".svgz", ".hta",
-                             ".jar", ".exe", ".swf", ".xht"})
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|title|meta|p|div|h1)\b",
                          re.I | re.S)
 
@@ -30,7 +27,7 @@ _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body
 @dataclass(frozen=True)
 class SourceFile:
     rel: str  # path in the source folder (POSIX)
-    kind: str  # "page", "css", "image", "svg", "asset", or "dropped"
+    kind: str  # "page", "css", "image", "svg", "asset" (copied as is), or "dropped" (not copied)
     out: str  # path in the build ("" when dropped)
     url: str  # the absolute URL it answers to
 
@@ -98,8 +95,6 @@ class SourceSite:
     def _classify(self, rel: str, taken: set[str]) -> tuple[str, str]:
         name = rel.rsplit("/", 1)[-1]
         suffix = posixpath.splitext(name)[1].lower()
-        if suffix in SCRIPT_SUFFIXES or suffix in ACTIVE_SUFFIXES or name.lower().startswith("service-worker"):
-            return "dropped", ""
         if suffix in HTML_SUFFIXES:
             return "page", _free(rel if suffix in (".html", ".htm") else rel[: -len(suffix)] + ".html", taken)
         if suffix == ".css":
@@ -108,8 +103,10 @@ class SourceSite:
             return "svg", rel
         if suffix in IMAGE_SUFFIXES:
             return "image", rel
-        if suffix:
+        if suffix in ASSET_SUFFIXES:
             return "asset", rel
+        if suffix:  # scripts, XML (it can carry XHTML script), plugins, anything not known to be inert
+            return "dropped", ""
         head = (self.root / rel).read_bytes()[:512]
         if _HTML_START.match(head.removeprefix(b"\xef\xbb\xbf")):
             return "page", _free(rel + ".html", taken)

@@ -35,8 +35,8 @@ def chromium(javascript: bool = False):
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:
             def open_page(**context_args) -> Session:
-                context = browser.new_context(java_script_enabled=javascript, service_workers="block",
-                                              **context_args)
+                context = browser.new_context(**({"java_script_enabled": javascript, "service_workers": "block"}
+                                                 | context_args))
                 page = context.new_page()
                 session = Session(page)
                 context.on("request", lambda r: session.requests.append(r.url))
