@@ -28,13 +28,12 @@ from selectolax.lexbor import LexborHTMLParser
 
 from mirror import links
 from mirror.sanitize_css import CssSanitizer
-from mirror.sanitize_rules import (ALLOWED_TAGS, CSP, DROP_WITH_CONTENT, GLOBAL_ATTRS, LINK_REL,
-                                   TAG_ATTRS, URL_SCHEMES)
+from mirror.sanitize_rules import (ALLOWED_TAGS, CSP, DROP_WITH_CONTENT, ENCODING_ALIASES, GLOBAL_ATTRS,
+                                   GLOBAL_MATH_ATTRS, LINK_REL, TAG_ATTRS, URL_SCHEMES)
 from mirror.sanitize_walk import PageWalk
 
 EXTERNAL_LINKS = ("text", "mark", "keep")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w:.-]+)", re.I)
-_WINDOWS_1252 = {"iso-8859-1", "latin-1", "latin1", "ascii", "us-ascii", "iso8859-1", "l1"}
 
 
 @dataclass
@@ -58,6 +57,9 @@ class Sanitizer:
         self.external_links = external_links
         self.css = CssSanitizer(self.site)
         attributes = {"*": set(GLOBAL_ATTRS)} | {tag: set(attrs) for tag, attrs in TAG_ATTRS.items()}
+        for tag in ALLOWED_TAGS:
+            if tag == "math" or tag.startswith("m") and tag not in ("main", "mark", "map"):
+                attributes[tag] = attributes.get(tag, set()) | GLOBAL_MATH_ATTRS
         self.cleaner = nh3.Cleaner(
             tags=set(ALLOWED_TAGS), clean_content_tags=set(DROP_WITH_CONTENT), attributes=attributes,
             attribute_filter=_only_local_loads, strip_comments=True, link_rel=LINK_REL,
@@ -99,8 +101,7 @@ def decode(data: bytes) -> str:
             return data[len(bom):].decode(encoding, "replace")
     found = _META_CHARSET.search(data[:4096])
     encoding = found.group(1).decode("ascii", "replace").lower() if found else "utf-8"
-    if encoding in _WINDOWS_1252:
-        encoding = "windows-1252"
+    encoding = ENCODING_ALIASES.get(encoding, encoding)
     try:
         if codecs.lookup(encoding).name.startswith("utf-16"):
             encoding = "utf-8"

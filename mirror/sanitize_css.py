@@ -15,8 +15,9 @@ from tinycss2 import ast
 from tinycss2.serializer import serialize_url
 
 from mirror import links
-from mirror.sanitize_rules import (CSS_DROP_AT_RULES, CSS_DROP_FUNCTIONS, CSS_DROP_PROPERTIES, CSS_RISKY,
-                                   CSS_URL_FUNCTIONS, FALLBACK_FONT, GENERIC_FONTS)
+from mirror.sanitize_rules import (CSS_DROP_AT_RULES, CSS_DROP_FUNCTIONS, CSS_DROP_PROPERTIES,
+                                   CSS_RISKY,                                    CSS_HIDING, CSS_PAGE_SELECTORS, CSS_URL_FUNCTIONS, FALLBACK_FONT,
+                                   GENERIC_FONTS)
 
 _PLAIN_NAME = re.compile(r"-?-?[a-z][a-z0-9-]*")
 RULE_BLOCK_AT = frozenset({"media", "supports", "layer", "container", "scope", "starting-style",
@@ -88,6 +89,8 @@ class _Walk:
             return self.declaration(node)
         if node.type == "qualified-rule":
             node.content = self.rules(_blocks(node.content))
+            if _hides_page(node):
+                raise Drop("style hiding the page until a script shows it")
             return node
         if node.type == "at-rule":
             return self.at_rule(node)
@@ -185,6 +188,13 @@ class _Walk:
         if target.kind in ("local", "fragment"):
             return target.url
         raise Drop(kind)
+
+
+def _hides_page(rule) -> bool:
+    if " ".join(tinycss2.serialize(rule.prelude).split()).lower() not in CSS_PAGE_SELECTORS:
+        return False
+    return any(d.type == "declaration" and (d.lower_name, tinycss2.serialize(d.value).strip().lower())
+               in CSS_HIDING for d in rule.content)
 
 
 def _url_token(value: str):

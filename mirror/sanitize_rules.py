@@ -16,14 +16,17 @@ ALLOWED_TAGS = frozenset("""
     details dfn div dl dt em figcaption figure footer h1 h2 h3 h4 h5 h6 header hgroup hr i img ins kbd
     li main mark nav ol p picture pre q rp rt ruby s samp section small source span strong sub summary
     sup table tbody td tfoot th thead time tr tt u ul var wbr audio video
+    math mi mn mo ms mtext mrow msup msub msubsup mfrac msqrt mroot mover munder munderover mtable mtr
+    mtd mspace mpadded mphantom menclose mstyle merror mmultiscripts mprescripts none semantics
 """.split())
 
 # Elements removed together with their content: script and what only works with script, embedded
-# documents, form controls whose content is not prose, and inline SVG/MathML (their own namespaces).
+# documents, inputs and lists a reader never sees, inline SVG, TeX sources of formulas. (A form's
+# <select>, <option>, <button> and <textarea> are unwrapped instead: their words stay as inert text.)
 DROP_WITH_CONTENT = frozenset("""
-    script style template iframe frame frameset object embed applet noembed noframes select datalist
-    option optgroup input button textarea svg math canvas map area portal dialog slot head title
-    meta link base param track
+    script style template iframe frame frameset object embed applet noembed noframes datalist
+    input svg canvas map area portal dialog slot head title meta link base param track annotation
+    annotation-xml maction
 """.split())
 
 GLOBAL_ATTRS = frozenset({"id", "class", "title", "lang", "dir", "hidden", "role", "translate"})
@@ -39,7 +42,14 @@ TAG_ATTRS = {
     "col": {"span", "width"}, "colgroup": {"span", "width"}, "table": {"summary"},
     "time": {"datetime"}, "del": {"datetime"}, "ins": {"datetime"}, "details": {"open"},
     "bdo": {"dir"}, "div": {"align"}, "p": {"align"},
+    "math": {"display"}, "mfrac": {"linethickness"}, "mo": {"stretchy", "fence", "separator", "lspace",
+                                                             "rspace", "accent"},
+    "mtd": {"columnspan", "rowspan"}, "mstyle": {"displaystyle", "scriptlevel"},
+    "mover": {"accent"}, "munder": {"accentunder"}, "menclose": {"notation"},
 }
+GLOBAL_MATH_ATTRS = frozenset({"mathvariant"})
+# Unwrapped form controls whose words would run together without a space around them.
+SPACED_UNWRAP = frozenset({"option", "optgroup", "button", "textarea", "select"})
 
 # Attributes whose value is a URL the browser loads without a click, by element. Only local files
 # may stay in them. Hyperlinks (a[href]) follow --external-links instead.
@@ -88,6 +98,14 @@ REDIRECT_WRAPPERS = {
     ("away.vk.com", "/away.php"): ("to",), ("href.li", "/"): (),
 }
 
+# Encoding labels a browser reads as a wider encoding (WHATWG Encoding Standard) -> Python codec.
+ENCODING_ALIASES = {"gb2312": "gb18030", "gb_2312-80": "gb18030", "x-gbk": "gb18030", "gbk": "gb18030", "euc-kr": "cp949",
+                    "ks_c_5601-1987": "cp949",
+                    "shift_jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "big5": "big5hkscs",
+                    "iso-8859-9": "cp1254", "tis-620": "cp874", "iso-8859-11": "cp874", "iso-8859-1": "cp1252",
+                    "latin1": "cp1252", "latin-1": "cp1252", "l1": "cp1252", "ascii": "cp1252",
+                    "us-ascii": "cp1252", "iso8859-1": "cp1252", "windows-874": "cp874"}
+
 # Meta tags kept in the rebuilt head (by name); generator and verification tags are never kept.
 META_KEEP = frozenset({"description", "viewport", "color-scheme"})
 
@@ -101,8 +119,13 @@ GENERIC_FONTS = frozenset({"serif", "sans-serif", "monospace", "cursive", "fanta
                            "emoji", "fangsong", "ui-serif", "ui-sans-serif", "ui-monospace", "ui-rounded",
                            "inherit", "initial", "unset", "revert", "revert-layer"})
 FALLBACK_FONT = "sans-serif"
+# A rule hiding the whole page only makes sense beside the script that removes it (anti-flicker
+# snippets of A/B testing and analytics); without script it would hide the page for good.
+CSS_PAGE_SELECTORS = frozenset({"body", "html", ".async-hide", "html.async-hide", "body.async-hide"})
+CSS_HIDING = frozenset({("visibility", "hidden"), ("opacity", "0"), ("display", "none")})
 # Words whose absence proves a stylesheet loads nothing and runs nothing (its fast path: kept as is).
-CSS_RISKY = re.compile(r"url|@import|image|src|\\|expression|behavior|binding|element|paint|<|@font-face",
+CSS_RISKY = re.compile(r"url|@import|image|src|\\|expression|behavior|binding|element|paint|<|@font-face|"
+                       r"(?:body|html|async-hide)\s*\{[^}]*(?:visibility|opacity|display)",
                        re.I)
 
 # The Content-Security-Policy every page carries (style hashes are appended per page).
@@ -119,8 +142,9 @@ SNIFF = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".
 REMOVED_KIND = {
     "script": "script", "iframe": "iframe", "frame": "iframe", "portal": "iframe", "object": "plugin",
     "embed": "plugin", "applet": "plugin", "form": "form (made inert: controls removed, text kept)",
-    "input": "form control", "select": "form control", "textarea": "form control", "button": "form control",
-    "noscript": "noscript (unwrapped, then sanitized)", "svg": "inline svg", "math": "inline math",
+    "input": "form input", "select": "form control (made text)", "textarea": "form control (made text)",
+    "button": "form control (made text)",
+    "noscript": "noscript (unwrapped, then sanitized)", "svg": "inline svg",
     "canvas": "canvas", "template": "template", "dialog": "dialog",
 }
 # Other files copied as they are: only types a browser shows or downloads without running anything.

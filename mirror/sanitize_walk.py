@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 from mirror import links
 from mirror.sanitize_rules import (HEAD_LINK_KEEP, HEAD_LINK_KIND, LAZY_ATTRS, LOAD_ATTRS, META_KEEP,
-                                   PLACEHOLDER, REMOVED_KIND)
+                                   PLACEHOLDER, REMOVED_KIND, SPACED_UNWRAP)
 
 _REFRESH_URL = "url="
 
@@ -35,6 +35,8 @@ class PageWalk:
             self.element(node)
         for action in self._later:
             action()
+        for node in self.tree.css("noscript"):  # nh3 would read its content as text: unwrap it here
+            node.unwrap()
         root, body = self.tree.root, self.tree.body
         self.html_attrs = _pick(root, ("lang", "dir")) if root else []
         self.body_attrs = _pick(body, ("id", "class", "lang", "dir")) if body else []
@@ -101,6 +103,8 @@ class PageWalk:
         kind = REMOVED_KIND.get(tag)
         if kind:
             self.removed[kind] += 1
+        if tag in SPACED_UNWRAP:
+            self._later.append(lambda: node.insert_after(" "))
         attrs = node.attributes
         if not attrs:
             return

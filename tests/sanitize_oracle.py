@@ -16,7 +16,7 @@ LOAD_ATTRS = ("src", "srcset", "poster", "data", "codebase", "background", "acti
               "manifest", "ping", "xlink:href", "lowsrc", "dynsrc", "longdesc", "archive", "classid",
               "cite", "profile", "usemap", "icon")
 ACTIVE_TAGS = {"script", "iframe", "frame", "object", "embed", "applet", "form", "input", "button", "base",
-               "svg", "math", "link", "meta", "template", "portal", "noscript", "style"}
+               "svg", "link", "meta", "template", "portal", "noscript", "style"}
 CSS_URL = re.compile(r"url\(\s*['\"]?\s*([^'\")\s]*)|@import\s+['\"]([^'\"]*)", re.I)
 SCHEME = re.compile(r"^\s*[a-z][a-z0-9+.-]*:", re.I)
 PLAYWRIGHT_SW_BLOCK = "(() => {\n      \nif (self.ServiceWorkerContainer)"
@@ -100,9 +100,15 @@ class BrowserOracle:
         self.session.requests.clear()
         self.parsed.clear()
         self.page.goto(url, wait_until="load")
-        text = self.page.evaluate("document.body ? document.body.innerText : ''")
+        text = self.page.inner_text("body")  # in Playwright's isolated world: no script in the page's own
         outside = [u for u in self.session.requests if not u.startswith(self.root)]
         return outside, list(self.parsed) + [f"dialog {d}" for d in self.session.dialogs], text
+
+
+ORIGINAL_TEXT = """() => {
+  for (const el of document.querySelectorAll('script, template')) el.remove();
+  return document.body ? document.body.innerText : '';
+}"""
 
 
 def visible_words(text: str) -> list[str]:
