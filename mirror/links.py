@@ -68,8 +68,11 @@ def locate(raw: str, base: str, page_out: str, site: SiteMap) -> Target:
         if out is None:
             return Target("broken", absolute.split("#", 1)[0])
         return Target("local", relative(page_out, out) + (f"#{parts.fragment}" if parts.fragment else ""))
-    final = strip_tracking(unwrap(absolute))
-    return Target("external", final, (urlsplit(final).hostname or "").lower())
+    host = (parts.hostname or "").lower()
+    if not parts.query:
+        return Target("external", absolute, host)
+    final = strip_tracking(unwrap(absolute) if (host, parts.path or "/") in REDIRECT_WRAPPERS else absolute)
+    return Target("external", final, host if final == absolute else (urlsplit(final).hostname or "").lower())
 
 
 def relative(page_out: str, target_out: str) -> str:

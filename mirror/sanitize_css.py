@@ -19,9 +19,32 @@ from mirror.sanitize_rules import (CSS_DROP_AT_RULES, CSS_DROP_FUNCTIONS, CSS_DR
                                    CSS_RISKY,                                    CSS_HIDING, CSS_PAGE_SELECTORS, CSS_URL_FUNCTIONS, FALLBACK_FONT,
                                    GENERIC_FONTS)
 
+_CSS_LEXEME = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|/\*.*?(?:\*/|\Z)|\\.|[{}]|"
+                        r"[^\"'/\\{}]+|/", re.S)
 _PLAIN_NAME = re.compile(r"-?-?[a-z][a-z0-9-]*")
 RULE_BLOCK_AT = frozenset({"media", "supports", "layer", "container", "scope", "starting-style",
                            "keyframes", "-webkit-keyframes", "-moz-keyframes"})
+
+
+def top_level_chunks(text: str):
+    """Split a stylesheet after each top-level ``}`` (strings, comments and escapes skipped as CSS does).
+
+    Used only to choose which parts need the full tinycss2 walk: a chunk without any risky word (see
+    CSS_RISKY; none contains ``}``, so none can straddle two chunks) cannot load or run anything, and
+    the walk leaves no remote url() in the others, whatever context a browser reads them in.
+    """
+    depth, start = 0, 0
+    for match in _CSS_LEXEME.finditer(text):
+        token = match.group()
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth = max(0, depth - 1)
+            if depth == 0:
+                yield text[start:match.end()]
+                start = match.end()
+    if start < len(text):
+        yield text[start:]
 
 
 class Drop(Exception):
@@ -36,6 +59,20 @@ class CssSanitizer:
         self._cache: dict[tuple, tuple[str, Counter]] = {}
 
     def stylesheet(self, text: str, base: str, out: str, removed: Counter) -> str:
+        """A stylesheet; its top-level rules that cannot load anything are kept as they are, unparsed."""
+        hits = [match.start() for match in CSS_RISKY.finditer(text)]
+        if not hits:
+            return text.strip()
+        kept, start, n = [], 0, 0
+        for chunk in top_level_chunks(text):
+            end, risky = start + len(chunk), False
+            while n < len(hits) and hits[n] < end:
+                risky, n = True, n + 1
+            kept.append(self._sheet(chunk, base, out, removed) if risky else chunk)
+            start = end
+        return "".join(kept).strip()
+
+    def _sheet(self, text: str, base: str, out: str, removed: Counter) -> str:
         return self._cached(("sheet", text, base, out), removed,
                             lambda c: tinycss2.parse_stylesheet(text, skip_comments=True), base, out)
 
@@ -88,6 +125,7 @@ class _Walk:
         if node.type == "declaration":
             return self.declaration(node)
         if node.type == "qualified-rule":
+            node.prelude = self.values(node.prelude, "remote image")  # no url() anywhere, even in selectors
             node.content = self.rules(_blocks(node.content))
             if _hides_page(node):
                 raise Drop("style hiding the page until a script shows it")

@@ -123,10 +123,11 @@ FALLBACK_FONT = "sans-serif"
 # snippets of A/B testing and analytics); without script it would hide the page for good.
 CSS_PAGE_SELECTORS = frozenset({"body", "html", ".async-hide", "html.async-hide", "body.async-hide"})
 CSS_HIDING = frozenset({("visibility", "hidden"), ("opacity", "0"), ("display", "none")})
-# Words whose absence proves a stylesheet loads nothing and runs nothing (its fast path: kept as is).
-CSS_RISKY = re.compile(r"url|@import|image|src|\\|expression|behavior|binding|element|paint|<|@font-face|"
-                       r"(?:body|html|async-hide)\s*\{[^}]*(?:visibility|opacity|display)",
-                       re.I)
+# What a stylesheet needs to load or run anything (url() in any spelling: escapes need a backslash;
+# strings load only in @import and these functions), or to hide the page for good. A top-level rule
+# without any of these is kept as written, unparsed; the others go through the tinycss2 walk.
+CSS_RISKY = re.compile(r"url\(|@import|image\(|image-set\(|cross-fade\(|src\(|\\|expression|behavior|"
+                       r"binding|<|(?:body|html|async-hide)\s*\{[^}]*(?:visibility|opacity|display)", re.I)
 
 # The Content-Security-Policy every page carries (style hashes are appended per page).
 CSP = ("default-src 'none'; img-src 'self'; media-src 'self'; font-src 'self'; style-src 'self'{hashes}; "

@@ -7,6 +7,7 @@ external-link marking). The allowlist itself is applied afterwards by nh3 (mirro
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from urllib.parse import urljoin, urlsplit
 
@@ -15,6 +16,9 @@ from mirror.sanitize_rules import (HEAD_LINK_KEEP, HEAD_LINK_KIND, LAZY_ATTRS, L
                                    PLACEHOLDER, REMOVED_KIND, SPACED_UNWRAP)
 
 _REFRESH_URL = "url="
+# The elements the walk looks at (found by lexbor in one pass): the rest is left to nh3's allowlist.
+_WALKED = ", ".join(["[style]", "a[href]", *LOAD_ATTRS, *REMOVED_KIND, *SPACED_UNWRAP])
+_EVENT_HANDLER = re.compile(r"<[^>]+?\son[a-z]+\s*=", re.I)  # counted for the report; nh3 removes them
 
 
 class PageWalk:
@@ -27,12 +31,14 @@ class PageWalk:
         self.html_attrs, self.body_attrs, self.redirects = [], [], []
         self.style_classes: dict[str, str] = {}
         self._later: list = []
+        self._located: dict[str, links.Target] = {}
 
     def run(self) -> None:
         self.read_base()
         self.read_head()
-        for node in self.tree.root.traverse() if self.tree.root else ():
+        for node in self.tree.css(_WALKED) if self.tree.root else ():
             self.element(node)
+        pass
         for action in self._later:
             action()
         for node in self.tree.css("noscript"):  # nh3 would read its content as text: unwrap it here
@@ -40,6 +46,12 @@ class PageWalk:
         root, body = self.tree.root, self.tree.body
         self.html_attrs = _pick(root, ("lang", "dir")) if root else []
         self.body_attrs = _pick(body, ("id", "class", "lang", "dir")) if body else []
+
+    def locate(self, raw: str) -> links.Target:
+        found = self._located.get(raw)
+        if found is None:
+            found = self._located[raw] = links.locate(raw, self.base, self.out, self.s.site)
+        return found
 
     # -- head -------------------------------------------------------------------------------------
     def read_base(self) -> None:
@@ -81,13 +93,13 @@ class PageWalk:
             target = target.strip()
             if target.lower().startswith(_REFRESH_URL):
                 target = target[len(_REFRESH_URL):].strip(" '\"")
-                self.redirects.append(links.locate(target, self.base, self.out, self.s.site))
+                self.redirects.append(self.locate(target))
 
     def head_link(self, attrs: dict) -> None:
         rel = " ".join((attrs.get("rel") or "").lower().split())
         href = attrs.get("href")
         if rel in HEAD_LINK_KEEP and href:
-            target = links.locate(href, self.base, self.out, self.s.site)
+            target = self.locate(href)
             if target.kind == "local":
                 self.head_links.append(("stylesheet" if rel == "stylesheet" else "icon", target.url,
                                         attrs.get("media") if rel == "stylesheet" else None))
@@ -108,9 +120,6 @@ class PageWalk:
         attrs = node.attributes
         if not attrs:
             return
-        for name in attrs:
-            if name.startswith("on"):
-                self.removed["event handler"] += 1
         if "style" in attrs:
             self.style_attr(node, attrs["style"])
         if tag == "a" and "href" in attrs:
@@ -126,7 +135,7 @@ class PageWalk:
             node.attrs["class"] = f"{node.attributes.get('class') or ''} {name}".strip()
 
     def hyperlink(self, node, href: str) -> None:
-        target = links.locate(href, self.base, self.out, self.s.site)
+        target = self.locate(href)
         if target.kind in ("local", "fragment"):
             node.attrs["href"] = target.url
             return
@@ -176,7 +185,7 @@ class PageWalk:
                 self.removed["lazy image (promoted)"] += 1
 
     def load(self, value: str) -> str | None:
-        target = links.locate(value, self.base, self.out, self.s.site)
+        target = self.locate(value)
         if target.kind == "local":
             if target.url.lower().endswith(".svg"):
                 self.warnings.add(f"SVG image {urljoin(self.base, links.normalize(value))} does not show at "
