@@ -7,6 +7,7 @@ prints as ``Error: <sentence>`` with exit status 1; usage errors exit 2.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -42,7 +43,7 @@ def build_command(site_dir: Path, source: Path | None, base_url: str | None, ext
         return
     from mirror import site_import
 
-    with click.progressbar(length=1, label="Sanitizing", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=1, label="Sanitizing", file=sys.stderr) as bar:
         def progress(done: int, total: int, name: str) -> None:
             bar.length = total
             bar.update(done - bar.pos)

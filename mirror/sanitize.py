@@ -33,6 +33,7 @@ from mirror.sanitize_rules import (ALLOWED_TAGS, CSP, DROP_WITH_CONTENT, ENCODIN
 from mirror.sanitize_walk import PageWalk
 
 EXTERNAL_LINKS = ("text", "mark", "keep")
+_EVENT_HANDLER = re.compile(r" on[a-zA-Z]+ *=")  # a count for the report (a literal prefix keeps it fast)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w:.-]+)", re.I)
 
 
@@ -75,6 +76,7 @@ class Sanitizer:
         walk = PageWalk(self, tree, url, out)
         walk.run()
         walk.removed["comment"] += text.count("<!--")
+        walk.removed["event handler"] += len(_EVENT_HANDLER.findall(text))  # nh3 removes them all
         body = self.cleaner.clean(walk.body_html())
         css = walk.stylesheet()
         csp = CSP.format(hashes=f" 'sha256-{_sha256(css)}'" if css else "")

@@ -143,7 +143,8 @@ class _Walk:
         if name == "import":
             node.prelude = self.values(node.prelude, "remote stylesheet", bare_strings=True)
             return node
-        if node.content is None:
+        if node.content is None:  # @namespace url(...) and the like: no remote URL left even there
+            node.prelude = self.values(node.prelude, "remote stylesheet")
             return node
         if name in RULE_BLOCK_AT:
             node.content = self.rules(tinycss2.parse_rule_list(node.content, skip_comments=True))

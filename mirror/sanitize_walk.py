@@ -7,7 +7,6 @@ external-link marking). The allowlist itself is applied afterwards by nh3 (mirro
 from __future__ import annotations
 
 import html
-import re
 from collections import Counter
 from urllib.parse import urljoin, urlsplit
 
@@ -18,7 +17,6 @@ from mirror.sanitize_rules import (HEAD_LINK_KEEP, HEAD_LINK_KIND, LAZY_ATTRS, L
 _REFRESH_URL = "url="
 # The elements the walk looks at (found by lexbor in one pass): the rest is left to nh3's allowlist.
 _WALKED = ", ".join(["[style]", "a[href]", *LOAD_ATTRS, *REMOVED_KIND, *SPACED_UNWRAP])
-_EVENT_HANDLER = re.compile(r"<[^>]+?\son[a-z]+\s*=", re.I)  # counted for the report; nh3 removes them
 
 
 class PageWalk:
@@ -38,7 +36,6 @@ class PageWalk:
         self.read_head()
         for node in self.tree.css(_WALKED) if self.tree.root else ():
             self.element(node)
-        pass
         for action in self._later:
             action()
         for node in self.tree.css("noscript"):  # nh3 would read its content as text: unwrap it here

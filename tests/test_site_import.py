@@ -1,0 +1,131 @@
+"""``mirror build --from DIR``: the folder walk, URL map, images, report, CLI and atomic failure."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from mirror import site_import
+from mirror.cli import main
+from mirror.errors import BuildError
+from mirror.images import NotAnImage, strip_metadata
+from mirror.site_map import SourceSite
+
+
+def _jpeg_with_exif() -> bytes:
+    im = Image.new("RGB", (8, 4), "red")
+    exif = im.getexif()
+    exif[0x010F] = "SecretCam"
+    exif[0x0112] = 6  # rotated: the stripped image must keep the orientation the reader saw
+    out = io.BytesIO()
+    im.save(out, "JPEG", exif=exif.tobytes(), comment=b"author: someone")
+    return out.getvalue()
+
+
+@pytest.fixture
+def source(tmp_path):
+    src = tmp_path / "src"
+    (src / "docs").mkdir(parents=True)
+    (src / "img").mkdir()
+    (src / "index.html").write_text(
+        '<title>Home</title><link rel=stylesheet href="/style.css"><script src="app.js"></script>'
+        '<a href="docs/">Docs</a> <a href="about">About</a> <a href="https://example.org/about?utm_source=x">'
+        'Abs</a> <a href="/missing">Missing</a> <img src="img/photo.jpg" alt=p> <img src="img/diagram">'
+        '<img src="https://cdn.other/x.png">', encoding="utf-8")
+    (src / "about").write_text("<!DOCTYPE html><title>About</title><p>About us", encoding="utf-8")
+    (src / "docs/index.html").write_text('<p><a href="../index.html#top">Home</a>', encoding="utf-8")
+    (src / "style.css").write_text("body{background:url(img/photo.jpg)} @import 'https://fonts.x/c.css';")
+    (src / "app.js").write_text("alert(1)")
+    (src / "img/photo.jpg").write_bytes(_jpeg_with_exif())
+    buf = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(buf, "PNG")
+    (src / "img/diagram").write_bytes(buf.getvalue())  # an extensionless image
+    (src / ".git").mkdir()
+    (src / ".git/config").write_text("secret")
+    return src
+
+
+def test_a_folder_becomes_a_local_site_with_extensionless_pages_and_directory_urls(source, tmp_path):
+    out = tmp_path / "out"
+    report = site_import.build_from(source, out, base_url="https://example.org/")
+    index = (out / "index.html").read_text("utf-8")
+    assert 'href="docs/index.html"' in index and 'href="about.html"' in index
+    assert 'href="about.html" rel="noopener noreferrer">Abs' in index  # absolute, to --base-url: local
+    assert 'src="img/diagram.png"' in index and (out / "img/diagram.png").is_file()
+    assert '<link rel="stylesheet" href="style.css">' in index
+    assert "cdn.other" not in index and "app.js" not in index and not (out / "app.js").exists()
+    assert 'href="../index.html#top"' in (out / "docs/index.html").read_text("utf-8")
+    assert "fonts.x" not in (out / "style.css").read_text() and not (out / ".git").exists()
+    assert report.pages == 3 and report.dropped_files == ("app.js",)
+    assert report.broken == (("index.html", "https://example.org/missing"),)
+    assert report.removed["remote image"] == 1 and report.removed["remote stylesheet"] == 1
+
+
+def test_images_lose_their_metadata_but_keep_their_orientation(source, tmp_path):
+    site_import.build_from(source, tmp_path / "out")
+    data = (tmp_path / "out/img/photo.jpg").read_bytes()
+    assert b"SecretCam" not in data and b"someone" not in data
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.size == (4, 8) and not im.getexif()
+    with pytest.raises(NotAnImage):
+        strip_metadata(b"not an image")
+
+
+def test_the_manifest_records_each_pages_csp_and_the_build_is_deterministic(source, tmp_path):
+    site_import.build_from(source, tmp_path / "a")
+    site_import.build_from(source, tmp_path / "b")
+    manifest = json.loads((tmp_path / "a/.mirror/manifest.json").read_text())
+    assert "default-src 'none'" in manifest["files"]["index.html"]["csp"]
+    assert manifest == json.loads((tmp_path / "b/.mirror/manifest.json").read_text())
+
+
+def test_host_folders_are_one_site_each(tmp_path):
+    src = tmp_path / "src"
+    (src / "www.example.org").mkdir(parents=True)
+    (src / "static.example.org").mkdir()
+    (src / "www.example.org/index.html").write_text('<img src="https://static.example.org/a.png">')
+    buf = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(buf, "PNG")
+    (src / "static.example.org/a.png").write_bytes(buf.getvalue())
+    site = SourceSite(src)
+    assert site.hosts == {"www.example.org", "static.example.org"}
+    assert site.locate("http://static.example.org/a.png") == (True, "static.example.org/a.png")
+    assert site.locate("https://www.example.org/") == (True, "www.example.org/index.html")
+    out = tmp_path / "out"
+    site_import.build_from(src, out)
+    assert 'src="../static.example.org/a.png"' in (out / "www.example.org/index.html").read_text()
+    assert 'href="www.example.org/index.html"' in (out / "index.html").read_text()  # the generated index
+
+
+def test_a_failed_build_leaves_the_previous_one_intact(source, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    site_import.build_from(source, out)
+    before = (out / "index.html").read_bytes()
+    (source / "about").write_text("<p>changed")
+
+    def refuse(root):
+        raise BuildError("refused by the gate")
+    monkeypatch.setattr("mirror.build.gate", refuse)
+    with pytest.raises(BuildError):
+        site_import.build_from(source, out)
+    assert (out / "index.html").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_the_cli_prints_the_report_and_bad_input_gives_a_sentence_not_a_traceback(source, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["build", "--from", str(source), "-o", str(tmp_path / "out"),
+                                  "--external-links", "text"])
+    assert result.exit_code == 0, result.output
+    assert "Built 3 page(s)" in result.output and "Broken links in the source (1):" in result.output
+    assert "remote image 1" in result.output
+    bad = runner.invoke(main, ["build", "--from", str(source), "--base-url", "ftp://x", "-o", str(tmp_path / "o")])
+    assert bad.exit_code == 1 and "--base-url 'ftp://x'" in bad.output and "Traceback" not in bad.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = runner.invoke(main, ["build", "--from", str(empty), "-o", str(tmp_path / "o")])
+    assert none.exit_code == 1 and "no HTML page found" in none.output
