@@ -172,4 +172,4 @@ def _xml_stylesheet(fa: FileAudit, line: int, data: str) -> None:
     if "xsl" in kind or (pseudo.get("href") or "").lower().endswith((".xsl", ".xslt")):
         fa.add(line, "script", "<?xml-stylesheet?> applies an XSLT stylesheet, which can write script")
     if pseudo.get("href"):
-        fa.use_url(line, pseudo["href"], "<?xml-stylesheet?>", "load")
+        fa.use_url(line, pseudo["href"], "<?xml-stylesheet?>", "style")
