@@ -4,13 +4,15 @@ expat, each element handed to audit_rules.
 Owns: deciding how a browser would decode a page (BOM, <meta charset>), parsing, walking every element
 (template contents included; <noscript> content is parsed as markup, as a browser without script does),
 and finding the source line of an element. The HTML parser gives no positions, so the line is found by
-searching the raw text for the element's start tag, forward from the previous one: elements come in
-source order, so this is exact except for markup the parser moves (foster-parented table content).
+counting: the n-th <img> of the tree is the n-th "<img" of the raw text outside comments and raw text.
+That is exact except where the parser invents or renames elements (an implied <tbody>, <image> read as
+<img>), which shifts the lines of later elements of that one tag.
 Never imports the sanitizer.
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import re
 from xml.parsers import expat
@@ -27,33 +29,58 @@ UTF8_LABELS = frozenset({"utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", 
 BROWSER_LABELS = {"utf-16": "utf-8", "utf-16le": "utf-8", "utf-16be": "utf-8", "us-ascii": "cp1252",
                   "ascii": "cp1252", "iso-8859-1": "cp1252", "latin1": "cp1252", "x-user-defined": "cp1252"}
 TAG_END = b" \t\n\r\f/>"
+# Where "<tag" is not a tag: comments, and the content of raw-text elements (approximate, for lines only).
+DEAD_TEXT = re.compile(rb"<!--.*?(?:-->|\Z)|<(script|style|textarea|title|xmp|noembed|noframes|iframe)\b[^>]*>"
+                       rb"(.*?)(?:</\1|\Z)", re.S)
+DEAD_TEXT_STR = re.compile(DEAD_TEXT.pattern.decode(), re.S)
 XLINK_NS = "http://www.w3.org/1999/xlink"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 ALWAYS_VISIT = frozenset(TAG_RULES) | {"template", "iframe"}
 
 
 class Locator:
-    """Source lines of start tags, found forward from the previous hit in the raw text."""
+    """Source lines of start tags: the n-th <tag> element of the tree is the n-th "<tag" of the source
+    outside comments and raw text (script, style, textarea, ...)."""
 
     def __init__(self, source: bytes | str):
         self.text = source.lower()
         self.is_bytes = isinstance(source, bytes)
         self.newline = b"\n" if self.is_bytes else "\n"
         self.tag_end = TAG_END if self.is_bytes else TAG_END.decode()
-        self.cursor = 0
-        self.line = 1
+        self.found: dict[str, tuple[int, int]] = {}  # tag -> (occurrences found, where to search next)
+        self.dead: list[tuple[int, int]] | None = None
+        self.position, self.line = 0, 1
 
-    def locate(self, tag: str) -> int:
+    def locate(self, tag: str, nth: int) -> int:
+        count, pos = self.found.get(tag, (0, 0))
         needle = ("<" + tag).encode() if self.is_bytes else "<" + tag
-        pos = self.text.find(needle, self.cursor)
-        while pos != -1:
-            after = self.text[pos + len(needle):pos + len(needle) + 1]
-            if not after or after in self.tag_end:
-                self.line += self.text.count(self.newline, self.cursor, pos)
-                self.cursor = pos + 1
-                return self.line
-            pos = self.text.find(needle, pos + 1)
+        while count < nth:
+            hit = self.text.find(needle, pos)
+            if hit == -1:
+                break
+            pos = hit + 1
+            after = self.text[hit + len(needle):hit + len(needle) + 1]
+            if (not after or after in self.tag_end) and not self._in_dead_text(hit):
+                count += 1
+        self.found[tag] = (count, pos)
+        if count == nth:
+            self._move_to(pos - 1)
         return self.line
+
+    def _move_to(self, at: int) -> None:
+        if at >= self.position:
+            self.line += self.text.count(self.newline, self.position, at)
+        else:
+            self.line -= self.text.count(self.newline, at, self.position)
+        self.position = at
+
+    def _in_dead_text(self, at: int) -> bool:
+        if self.dead is None:
+            pattern = DEAD_TEXT if self.is_bytes else DEAD_TEXT_STR
+            self.dead = [m.span(2) if m.group(2) is not None else m.span() for m in pattern.finditer(self.text)]
+            self.starts = [start for start, _ in self.dead]
+        i = bisect.bisect_right(self.starts, at) - 1
+        return i >= 0 and at < self.dead[i][1]
 
 
 def audit_html(fa: FileAudit, data: bytes) -> None:
@@ -61,26 +88,27 @@ def audit_html(fa: FileAudit, data: bytes) -> None:
     if problem:
         fa.add(1, "encoding", problem)
     tree = LexborHTMLParser(source)
-    _walk(fa, tree.root, Locator(source))
+    _walk(fa, tree.root, Locator(source), {})
 
 
-def _walk(fa: FileAudit, root, locator: Locator) -> None:
+def _walk(fa: FileAudit, root, locator: Locator, seen: dict[str, int]) -> None:
     for node in root.traverse(include_text=False):
         tag = node.tag
         if not tag or tag[0] == "-":
             continue  # comments, the document, fragments
+        tag = tag.lower()
+        nth = seen[tag] = seen.get(tag, 0) + 1
         raw = node.attributes
         if not raw and tag not in ALWAYS_VISIT:
             continue
-        tag = tag.lower()
         parent = node.parent
         el = Element(tag, {k.lower(): v for k, v in raw.items()},
                      (parent.tag or "").lower() if parent is not None else "",
-                     locate=lambda t=tag: locator.locate(t), text=lambda n=node: n.text(deep=True))
+                     locate=lambda t=tag, n=nth: locator.locate(t, n), text=lambda n=node: n.text(deep=True))
         check_element(fa, el)
         if tag == "template":
             for fragment in node.template_fragments():
-                _walk(fa, fragment, locator)
+                _walk(fa, fragment, locator, seen)
 
 
 def decode_page(data: bytes) -> tuple[bytes | str, str]:

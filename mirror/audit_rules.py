@@ -247,7 +247,7 @@ def _link_element(fa: FileAudit, el: Element) -> None:
 
 
 def _top_foreign(fa: FileAudit, el: Element) -> None:
-    if el.parent not in ("svg", "math", "foreignobject"):
+    if fa.is_page and el.parent not in ("svg", "math", "foreignobject"):  # an .svg file warns where used
         kind = "SVG" if el.tag == "svg" else "MathML"
         fa.add(el.line, "safest", f"inline <{el.tag}>: {kind} is not shown in Tor Browser at Safest")
 
