@@ -18,16 +18,18 @@ from tinycss2.ast import FunctionBlock
 
 # The text of CSS that can hold none of the constructs below is skipped without tokenizing. Every
 # construct needs one of these spellings, or a backslash escape to hide it, so the skip is exact.
-MAYBE_ACTIVE = re.compile(r"\\|url\(|@import|image(-set)?\(|src\(|cross-fade\(|expression\(|@font-face|behavior"
-                          r"|binding", re.I)
+ACTIVE_SPELLINGS = (r"\\|url\(|@import|image(-set)?\(|src\(|cross-fade\(|expression\(|@font-face|behavior"
+                    r"|binding")
+MAYBE_ACTIVE = re.compile(ACTIVE_SPELLINGS, re.I)
+MAYBE_ACTIVE_LOWER = re.compile(ACTIVE_SPELLINGS)  # on lowercased text: several times faster
 OPENERS = {"{": "}", "(": ")", "[": "]"}
 CLOSERS = frozenset("}])")
 # What can hide a brace from a naive reader: comments, strings (a bad string stops before its newline),
 # unquoted url tokens (the whole ident "url", so not after a name character, "@" or "#"; a quoted url(
 # is a function, and its string is read by the string branches) and escaped characters.
 SPLIT = re.compile(r"/\*[\s\S]*?(?:\*/|\Z)"
-                   r'|"(?:[^"\\\n]|\\[\s\S])*+(?:"|(?=\n)|\Z)'
-                   r"|'(?:[^'\\\n]|\\[\s\S])*+(?:'|(?=\n)|\Z)"
+                   r'|"(?:[^"\\\n]|\\[\s\S]|\\\Z)*+(?:"|(?=\n)|\Z)'
+                   r"|'(?:[^'\\\n]|\\[\s\S]|\\\Z)*+(?:'|(?=\n)|\Z)"
                    r"""|(?<![\w\-\\@#\u0080-\U0010ffff])url\([\t\n\f\r ]*+(?!["'])[^)\\]*+\)?"""
                    r"|\\[^\n]|[{}()\[\]\\]", re.I)
 NAME_RUN = re.compile(r"(?:[\w\-\u0080-\U0010ffff]|\\[^\n])*")
@@ -55,10 +57,13 @@ def scan_stylesheet(text: str) -> list[CssItem]:
     pieces = split_pieces(text)
     if pieces is None:
         return scan_whole(text)
+    lower = text.lower()
+    search = MAYBE_ACTIVE_LOWER.search if len(lower) == len(text) else MAYBE_ACTIVE.search  # same offsets
+    haystack = lower if len(lower) == len(text) else text
     items: list[CssItem] = []
     line, previous = 1, 0
     for start, end in pieces:
-        if MAYBE_ACTIVE.search(text, start, end):
+        if search(haystack, start, end):
             line += text.count("\n", previous, start)
             previous = start
             items += [CssItem(item.kind, item.value, item.line + line - 1) for item in scan_whole(text[start:end])]

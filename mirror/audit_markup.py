@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import functools
 import re
 from xml.parsers import expat
 
@@ -28,11 +29,8 @@ UTF8_LABELS = frozenset({"utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", 
 # windows-1252 to a browser.
 BROWSER_LABELS = {"utf-16": "utf-8", "utf-16le": "utf-8", "utf-16be": "utf-8", "us-ascii": "cp1252",
                   "ascii": "cp1252", "iso-8859-1": "cp1252", "latin1": "cp1252", "x-user-defined": "cp1252"}
-TAG_END = b" \t\n\r\f/>"
 # Where "<tag" is not a tag: comments, and the content of raw-text elements (approximate, for lines only).
-DEAD_TEXT = re.compile(rb"<!--.*?(?:-->|\Z)|<(script|style|textarea|title|xmp|noembed|noframes|iframe)\b[^>]*>"
-                       rb"(.*?)(?:</\1|\Z)", re.S)
-DEAD_TEXT_STR = re.compile(DEAD_TEXT.pattern.decode(), re.S)
+DEAD_START = re.compile(rb"<!--|<(script|style|textarea|title|xmp|noembed|noframes|iframe)(?=[\s/>])")
 XLINK_NS = "http://www.w3.org/1999/xlink"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 ALWAYS_VISIT = frozenset(TAG_RULES) | {"template", "iframe"}
@@ -43,44 +41,63 @@ class Locator:
     outside comments and raw text (script, style, textarea, ...)."""
 
     def __init__(self, source: bytes | str):
-        self.text = source.lower()
-        self.is_bytes = isinstance(source, bytes)
-        self.newline = b"\n" if self.is_bytes else "\n"
-        self.tag_end = TAG_END if self.is_bytes else TAG_END.decode()
-        self.found: dict[str, tuple[int, int]] = {}  # tag -> (occurrences found, where to search next)
+        text = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
+        self.text = text.lower()
+        self.found: dict[str, tuple[list[int], int]] = {}  # tag -> (its start tags so far, next search)
         self.dead: list[tuple[int, int]] | None = None
         self.position, self.line = 0, 1
 
     def locate(self, tag: str, nth: int) -> int:
-        count, pos = self.found.get(tag, (0, 0))
-        needle = ("<" + tag).encode() if self.is_bytes else "<" + tag
-        while count < nth:
-            hit = self.text.find(needle, pos)
-            if hit == -1:
+        """The line of the ``nth`` (1-based) element ``tag``, in any order of calls."""
+        positions, pos = self.found.get(tag) or self.found.setdefault(tag, ([], 0))
+        pattern = _start_tag(tag)
+        while len(positions) < nth:
+            hit = pattern.search(self.text, pos)
+            if hit is None:
                 break
-            pos = hit + 1
-            after = self.text[hit + len(needle):hit + len(needle) + 1]
-            if (not after or after in self.tag_end) and not self._in_dead_text(hit):
-                count += 1
-        self.found[tag] = (count, pos)
-        if count == nth:
-            self._move_to(pos - 1)
+            pos = hit.end()
+            if not self._in_dead_text(hit.start()):
+                positions.append(hit.start())
+        self.found[tag] = (positions, pos)
+        if len(positions) >= nth:
+            self._move_to(positions[nth - 1])
         return self.line
 
     def _move_to(self, at: int) -> None:
         if at >= self.position:
-            self.line += self.text.count(self.newline, self.position, at)
+            self.line += self.text.count(b"\n", self.position, at)
         else:
-            self.line -= self.text.count(self.newline, at, self.position)
+            self.line -= self.text.count(b"\n", at, self.position)
         self.position = at
 
     def _in_dead_text(self, at: int) -> bool:
         if self.dead is None:
-            pattern = DEAD_TEXT if self.is_bytes else DEAD_TEXT_STR
-            self.dead = [m.span(2) if m.group(2) is not None else m.span() for m in pattern.finditer(self.text)]
+            self.dead = _dead_regions(self.text)
             self.starts = [start for start, _ in self.dead]
         i = bisect.bisect_right(self.starts, at) - 1
         return i >= 0 and at < self.dead[i][1]
+
+
+@functools.lru_cache(maxsize=512)
+def _start_tag(tag: str) -> re.Pattern:
+    return re.compile(b"<" + re.escape(tag.encode("utf-8")) + rb"(?=[\s/>]|\Z)")
+
+
+def _dead_regions(text: bytes) -> list[tuple[int, int]]:
+    regions, pos = [], 0
+    while (match := DEAD_START.search(text, pos)) is not None:
+        if match.group(1) is None:  # a comment
+            close = text.find(b"-->", match.end())
+            start, end = match.start(), len(text) if close == -1 else close + 3
+        else:
+            start = text.find(b">", match.end()) + 1
+            if start == 0:
+                break
+            close = text.find(b"</" + match.group(1), start)
+            end = len(text) if close == -1 else close
+        regions.append((start, end))
+        pos = max(end, match.end())
+    return regions
 
 
 def audit_html(fa: FileAudit, data: bytes) -> None:
