@@ -28,6 +28,7 @@ from mirror.connection import Connection
 from mirror.errors import ServeError
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("mirror.serve.access")
 
 PUBLIC_FLAG = "--i-understand-this-exposes-the-server"
 
@@ -87,6 +88,8 @@ def start(root: Path, *, host: str = "127.0.0.1", port: int = 0, socket_path: Pa
           allow_public: bool = False, access_log: bool = False) -> Server:
     """Serve the build at ``root`` in a background thread; returns once it is listening."""
     catalog = resources.load(root)
+    if access_log:
+        access.setLevel(logging.INFO)
     sock = bind_unix(Path(socket_path)) if socket_path else bind_tcp(host, port, allow_public)
     server = Server(_State(catalog, access_log), sock, Path(socket_path) if socket_path else None)
     try:
