@@ -67,19 +67,31 @@ def connect(where, timeout: float = 5.0) -> socket.socket:
     return sock
 
 
-def raw(where, data: bytes, timeout: float = 5.0) -> bytes:
-    """Send ``data`` as is and return everything received until the server closes (or the timeout)."""
+def raw(where, data: bytes, timeout: float = 5.0, settle: float | None = None) -> bytes:
+    """Send ``data`` as is and return everything received until the server closes (or the timeout).
+
+    With ``settle``, stop waiting ``settle`` seconds after the first complete response (keep-alive).
+    """
     with connect(where, timeout) as sock:
         sock.sendall(data)
         chunks = []
         try:
             while chunk := sock.recv(1 << 16):
                 chunks.append(chunk)
+                if settle is not None and complete_response(b"".join(chunks)):
+                    sock.settimeout(settle)
         except (TimeoutError, socket.timeout):
             chunks.append(b"<<TIMEOUT>>")
         except ConnectionResetError:
             chunks.append(b"<<RESET>>")
     return b"".join(chunks)
+
+
+def complete_response(data: bytes) -> bool:
+    try:
+        return bool(parse_all(data))
+    except (ConnectionError, ValueError, IndexError):
+        return False
 
 
 def request(path: str, method: str = "GET", headers: dict[str, str] | None = None) -> bytes:
@@ -123,5 +135,8 @@ def parse_all(data: bytes) -> list[Response]:
 
     reader, out = io.BytesIO(data), []
     while reader.tell() < len(data) and data[reader.tell():].startswith(b"HTTP/"):
-        out.append(read_response(reader))
+        response = read_response(reader)
+        if len(response.body) < int(response.headers.get("content-length", "0")) and response.status != 304:
+            raise ConnectionError("truncated body")
+        out.append(response)
     return out
