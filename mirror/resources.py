@@ -61,6 +61,7 @@ class Resource:
     variants: dict[str, Variant]
     codings: tuple[str, ...]  # in preference order, ending with "identity"
     common: bytes = b""  # the headers every response about it carries (304s too), CRLF-terminated
+    common_pairs: tuple[tuple[str, str], ...] = ()  # the same as (name, value) pairs
 
 
 @dataclass
@@ -221,6 +222,7 @@ def prepare_headers(resource: Resource, csp: str | None) -> None:
               ("Content-Security-Policy", csp_for(resource.ctype, csp)), *FIXED_HEADERS]
     if len(resource.codings) > 1:
         common.append(("Vary", "Accept-Encoding"))
+    resource.common_pairs = tuple(common)
     resource.common = header_lines(common)
     for variant in resource.variants.values():
         own = [("Content-Type", resource.ctype), ("ETag", variant.etag.decode())]

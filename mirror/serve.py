@@ -33,16 +33,37 @@ access = logging.getLogger("mirror.serve.access")
 PUBLIC_FLAG = "--i-understand-this-exposes-the-server"
 
 
-class Server:
-    """A running server. ``url`` is None on a unix socket. Use as a context manager or call ``stop()``."""
+class Endpoint:
+    """Where a running server listens. ``url`` is None on a unix socket. A context manager that stops it."""
+
+    def __init__(self, host: str | None, port: int | None, socket_path: Path | None):
+        self.socket_path = socket_path
+        self.host = None if socket_path else host
+        self.port = None if socket_path else port
+        self.url = None if socket_path else f"http://{_url_host(host)}:{port}/"
+
+    @property
+    def where(self) -> str:
+        return f"unix:{self.socket_path}" if self.socket_path else self.url
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class Server(Endpoint):
+    """The embedded server, running in a background thread. Use as a context manager or call ``stop()``."""
 
     def __init__(self, state: _State, sock: socket.socket, socket_path: Path | None):
+        name = sock.getsockname()
+        super().__init__(*(name[:2] if not socket_path else (None, None)), socket_path)
         self._state = state
         self._sock = sock
-        self.socket_path = socket_path
-        self.host = None if socket_path else sock.getsockname()[0]
-        self.port = None if socket_path else sock.getsockname()[1]
-        self.url = None if socket_path else f"http://{_url_host(self.host)}:{self.port}/"
         self._thread = threading.Thread(target=self._run, name="mirror-serve", daemon=True)
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -72,16 +93,6 @@ class Server:
             self._thread.join(timeout=10)
         if self.socket_path is not None:
             _unlink_socket(self.socket_path)
-
-    @property
-    def where(self) -> str:
-        return f"unix:{self.socket_path}" if self.socket_path else self.url
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def start(root: Path, *, host: str = "127.0.0.1", port: int = 0, socket_path: Path | None = None,
@@ -158,10 +169,15 @@ def bind_tcp(host: str, port: int, allow_public: bool) -> socket.socket:
     return sock
 
 
-def bind_unix(path: Path) -> socket.socket:
+def prepare_socket_path(path: Path) -> None:
+    """Check the socket's folder exists and remove a stale socket left by a server that died."""
     if not path.parent.is_dir():
         raise ServeError(f"cannot create the socket {path}: its folder does not exist.")
     _unlink_stale(path)
+
+
+def bind_unix(path: Path) -> socket.socket:
+    prepare_socket_path(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o117)  # the socket is created rw for owner and group only
     try:

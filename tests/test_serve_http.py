@@ -156,3 +156,21 @@ def test_a_symlinked_file_listed_in_the_manifest_is_not_served(tmp_path):
     with serve.start(root) as running:
         r = fetch(running, "/about")
     assert r.status == 404 and SECRET not in r.body
+
+
+def test_a_tampered_manifest_cannot_name_files_outside_or_hidden(tmp_path):
+    root = tmp_path / "site"
+    write_site(root)
+    (tmp_path / "secret.txt").write_bytes(SECRET)
+    (root / ".htpasswd").write_bytes(HIDDEN)
+    os.symlink(tmp_path, root / "up")
+    manifest_path = root / ".mirror" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for rel in ("../secret.txt", ".htpasswd", "docs/../../secret.txt", "up/secret.txt", "/" + str(tmp_path / "secret.txt")):
+        manifest["files"][rel] = {"type": "text/plain"}
+    manifest_path.write_text(json.dumps(manifest))
+    with serve.start(root) as running:
+        for path in ("/../secret.txt", "/.htpasswd", "/up/secret.txt", "//" + str(tmp_path / "secret.txt"),
+                     "/docs/../../secret.txt"):
+            r = fetch(running, path)
+            assert r.status in (400, 404) and SECRET not in r.body and HIDDEN not in r.body, path
