@@ -40,12 +40,14 @@ def respond(catalog: Catalog, req: http.Request) -> tuple[bytes, FileJob | None]
             return redirect(target, req), None
         return whole(catalog.not_found.variants["identity"], req, b"404 Not Found")
     fields = req.fields
-    if b"range" in fields and not req.head_only:
-        return ranged(resource, req)
-    variant = resource.variants[negotiate(fields.get(b"accept-encoding"), resource.codings)]
+    wants_range = b"range" in fields and not req.head_only
+    coding = "identity" if wants_range else negotiate(fields.get(b"accept-encoding"), resource.codings)
+    variant = resource.variants[coding]
     inm = fields.get(b"if-none-match")
-    if inm is not None and http.none_match(inm, variant.etag):
+    if inm is not None and http.none_match(inm, variant.etag):  # before Range, as RFC 9110 13.2.2 orders
         return status_only(304, resource.common + b"ETag: " + variant.etag + b"\r\n", req.keep_alive), None
+    if wants_range:
+        return ranged(resource, req)
     return whole(variant, req)
 
 

@@ -23,13 +23,14 @@ import stat
 import threading
 from pathlib import Path
 
-from mirror import resources
+from mirror import build, resources
 from mirror.connection import Connection
 from mirror.errors import ServeError
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("mirror.serve.access")
 
+RELOAD_EVERY = 2  # seconds between looks for a new build (a new .mirror/manifest.json)
 PUBLIC_FLAG = "--i-understand-this-exposes-the-server"
 
 
@@ -73,6 +74,7 @@ class Server(Endpoint):
         self._state.loop = loop
         try:
             loop.run_until_complete(self._state.serve(self._sock, self._ready))
+            loop.run_until_complete(loop.shutdown_default_executor())
         except BaseException as e:  # reported to the thread that called start()
             self._error = e
             self._ready.set()
@@ -102,7 +104,7 @@ def start(root: Path, *, host: str = "127.0.0.1", port: int = 0, socket_path: Pa
     if access_log:
         access.setLevel(logging.INFO)
     sock = bind_unix(Path(socket_path)) if socket_path else bind_tcp(host, port, allow_public)
-    server = Server(_State(catalog, access_log), sock, Path(socket_path) if socket_path else None)
+    server = Server(_State(root, catalog, access_log), sock, Path(socket_path) if socket_path else None)
     try:
         server._start()
     except BaseException:
@@ -222,11 +224,23 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def manifest_stamp(root: Path) -> tuple | None:
+    """What changes when a build is swapped in at ``root`` (a new manifest file)."""
+    try:
+        st = os.stat(Path(root) / build.MANIFEST)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
+
+
 class _State:
     """What the loop thread shares with every connection: the catalog, the clock tick, the live set."""
 
-    def __init__(self, catalog: resources.Catalog, access_log: bool):
+    def __init__(self, root: Path, catalog: resources.Catalog, access_log: bool):
+        self.root = Path(root)
         self.catalog = catalog
+        self.stamp = manifest_stamp(root)
+        self.reloading = False
         self.access_log = access_log
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping: asyncio.Event | None = None
@@ -252,10 +266,29 @@ class _State:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def sweep(self) -> None:
-        """Once a second: close idle, slow and stalled connections."""
+        """Once a second: close idle, slow and stalled connections; every few, look for a new build."""
         while True:
             await asyncio.sleep(1)
             self.tick += 1
             for conn in list(self.connections):
                 conn.check_timeouts(self.tick)
+            if self.tick % RELOAD_EVERY == 0 and not self.reloading and self.stamp is not None:
+                stamp = manifest_stamp(self.root)
+                if stamp is not None and stamp != self.stamp:
+                    self.reloading = True
+                    asyncio.ensure_future(self.reload(stamp))
+
+    async def reload(self, stamp: tuple) -> None:
+        """Load a build swapped in by `mirror build` while serving; keep the old one if it fails."""
+        try:
+            catalog = await self.loop.run_in_executor(None, resources.load, self.root)
+        except ServeError as e:
+            log.warning("a new build appeared at %s but could not be loaded (%s); still serving the old one.",
+                        self.root, e)
+        else:
+            self.catalog = catalog
+            log.info("a new build appeared at %s: now serving it", self.root)
+        finally:
+            self.stamp = stamp
+            self.reloading = False
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import brotli
 import pytest
 
-from mirror import connection, serve
+from mirror import build, connection, serve
 from mirror.errors import ServeError
 from tests.servekit import ELEVEN, LARGE, PAGE, PAGE_CSP, etag_of, fetch, parse_all, raw, request, write_site
 
@@ -287,3 +287,33 @@ def test_cli_refuses_a_public_address_with_exit_status_1(site):
                             capture_output=True, text=True, timeout=30, env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 1
     assert "Error: refusing to serve on 0.0.0.0" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_new_build_swapped_in_is_served_without_a_restart(tmp_path):
+    root = tmp_path / "site"
+    write_site(root)
+    with serve.start(root) as running:
+        assert fetch(running, "/file").body == ELEVEN
+        build.write_build(root, {"index.html": PAGE, "file": b"rebuilt\n"})
+        deadline = time.monotonic() + 10
+        while fetch(running, "/file").body != b"rebuilt\n" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert fetch(running, "/file").body == b"rebuilt\n"
+        assert fetch(running, "/about").status == 404
+
+
+def test_the_access_log_is_off_by_default_and_never_has_addresses(site, caplog):
+    with caplog.at_level(logging.DEBUG, logger="mirror.serve.access"):
+        with serve.start(site) as running:
+            fetch(running, "/about")
+        assert not [r for r in caplog.records if r.name == "mirror.serve.access"]
+        with serve.start(site, access_log=True) as running:
+            fetch(running, "/about")
+            fetch(running, "/missing")
+    lines = [r.getMessage() for r in caplog.records if r.name == "mirror.serve.access"]
+    assert lines == ["GET /about 200", "GET /missing 404"]
+
+
+def test_if_none_match_is_evaluated_before_range(server):
+    r = fetch(server, "/file", range="bytes=0-3", if_none_match=etag_of(ELEVEN))
+    assert r.status == 304
