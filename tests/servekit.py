@@ -14,10 +14,18 @@ from pathlib import Path
 
 from mirror import build
 
-PAGE = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Seed</title></head><body>"
-        + "".join(f"<p>Paragraph {i}: a mirror readers can read without a clickstream.</p>" for i in range(400))
-        + "</body></html>").encode()
 PAGE_CSP = "default-src 'none'; style-src 'sha256-AAAA'; base-uri 'none'; form-action 'none'"
+
+
+def page(title: str, body: str) -> bytes:
+    """A page that passes the audit (the build gate): charset, the policy meta, no script or remote load."""
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{PAGE_CSP}\">"
+            f"<title>{title}</title></head><body>{body}</body></html>").encode()
+
+
+PAGE = page("Seed", "".join(f"<p>Paragraph {i}: a mirror readers can read without a clickstream.</p>"
+                            for i in range(400)))
 ELEVEN = b"0123456789\n"
 LARGE = bytes(range(256)) * (5 << 12)  # 5 MiB: above the in-memory limit, sent from disk
 
@@ -25,15 +33,15 @@ LARGE = bytes(range(256)) * (5 << 12)  # 5 MiB: above the in-memory limit, sent 
 def write_site(out: Path, *, with_404: bool = True) -> dict[str, bytes]:
     files = {
         "index.html": PAGE,
-        "about": b"<!doctype html><html lang=\"en\"><title>About</title><p>An extensionless page.</p></html>",
-        "docs/index.html": b"<!doctype html><html lang=\"en\"><title>Docs</title><p>Docs.</p></html>",
+        "about": page("About", "<p>An extensionless page.</p>"),
+        "docs/index.html": page("Docs", "<p>Docs.</p>"),
         "style.css": b"body { color: #222; }\n" * 40,
         "pixel.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
         "file": ELEVEN,
         "large.bin": LARGE,
     }
     if with_404:
-        files["404.html"] = b"<!doctype html><html lang=\"en\"><title>Missing</title><p>No such page here.</p></html>"
+        files["404.html"] = page("Missing", "<p>No such page here.</p>")
     build.write_build(out, files, {"index.html": PAGE_CSP})
     return files
 
