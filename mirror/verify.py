@@ -124,7 +124,7 @@ def _unsafe_type(info: zipfile.ZipInfo) -> str | None:
     mode = info.external_attr >> 16
     if info.create_system == 3 and stat.S_ISLNK(mode):
         return "is a symbolic link"
-    if info.create_system == 3 and mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if info.create_system == 3 and stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
         return "is a device, pipe or socket"
     if info.flag_bits & 0x1:
         return "is encrypted"

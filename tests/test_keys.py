@@ -170,27 +170,31 @@ def private_torrc(tmp_path: Path, hs_dir: Path) -> Path:
     return torrc
 
 
+def tor_hostname(tmp_path: Path, hs_dir: Path) -> str:
+    """Run a real tor on a private, offline config with ``hs_dir`` as its HiddenServiceDir; its hostname file."""
+    tor = need_program("tor")
+    torrc = private_torrc(tmp_path, hs_dir)
+    proc = subprocess.Popen([tor, "-f", str(torrc), "--defaults-torrc", "/dev/null"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    hostname = hs_dir / "hostname"
+    try:
+        deadline = time.monotonic() + 30
+        while not hostname.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hostname.exists(), f"tor wrote no hostname; exit status {proc.poll()}"
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=20)
+    assert b"Bootstrapped 5%" not in stderr, "tor tried to reach a network"
+    return hostname.read_text().strip()
+
+
 @pytest.mark.tor
 def test_real_tor_reports_the_same_onion_address_for_our_key_file(tmp_path):
-    tor = need_program("tor")
     hs_dir = tmp_path / "hs"
     hs_dir.mkdir(mode=0o700)
     expanded = keys.generate_secret_key()
     keys.write_secret_key(hs_dir / keys.SECRET_FILE, expanded)
-    torrc = private_torrc(tmp_path, hs_dir)
-    proc = subprocess.Popen([tor, "-f", str(torrc), "--defaults-torrc", "/dev/null"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        hostname = hs_dir / "hostname"
-        deadline = time.monotonic() + 30
-        while not hostname.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert hostname.exists(), f"tor wrote no hostname; exit {proc.poll()}"
-    finally:
-        proc.terminate()
-        _, stderr = proc.communicate(timeout=20)
-    reported = hostname.read_text().strip()
-    assert reported == keys.onion_address(keys.public_key(expanded))
+    assert tor_hostname(tmp_path, hs_dir) == keys.onion_address(keys.public_key(expanded))
     assert keys.read_public_key(hs_dir / keys.PUBLIC_FILE) == keys.public_key(expanded)
-    assert keys.read_secret_key(hs_dir / keys.SECRET_FILE) == expanded  # tor kept our file as is
-    assert b"Bootstrapped 5%" not in stderr  # it never tried to reach a network
+    assert keys.read_secret_key(hs_dir / keys.SECRET_FILE) == expanded  # tor kept our file as it was
