@@ -109,7 +109,7 @@ def split_front_matter(path: Path, text: str) -> tuple[dict, str]:
 
 def markdown() -> MarkdownIt:
     """CommonMark with raw HTML (the site is trusted; the audit checks the result) and {.class} attrs."""
-    return MarkdownIt("commonmark", {"html": True, "typographer": False}).use(attrs_block_plugin).use(attrs_plugin)
+    return MarkdownIt("commonmark", {"html": True, "xhtmlOut": False}).use(attrs_block_plugin).use(attrs_plugin)
 
 
 def template_env(site_dir: Path) -> jinja2.Environment:
