@@ -38,7 +38,8 @@ def build_command(site_dir: Path, out: Path) -> None:
 @click.argument("build_dir", type=click.Path(path_type=Path), default=Path("build/site"))
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="The zip to write [default: BUILD_DIR.zip].")
 @click.option("--key", type=click.Path(path_type=Path),
-              help="Sign with this tor hs_ed25519_secret_key (the onion's identity) [default: mirror's own key].")
+              help="Sign with this tor hs_ed25519_secret_key or HiddenServiceDir (the onion's identity) "
+              "[default: mirror's own key].")
 def zip_command(build_dir: Path, out: Path | None, key: Path | None) -> None:
     """Pack the audited BUILD_DIR into a reproducible zip with a signed SHA256SUMS."""
     from mirror import pack
@@ -47,6 +48,7 @@ def zip_command(build_dir: Path, out: Path | None, key: Path | None) -> None:
     if result.key_created:
         click.echo(f"Made a new signing key at {result.key_path} (keep it; it is who signs your zips).")
     click.echo(f"Wrote {result.out}: {result.files} file(s), {result.bytes_out:,} bytes, signed by {result.signer}")
+    click.echo(f"sha256 {result.sha256}")
 
 
 @main.command("verify")

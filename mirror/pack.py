@@ -57,6 +57,7 @@ class PackResult:
     files: int
     bytes_in: int
     bytes_out: int
+    sha256: str  # of the zip itself: anyone who zips the same build with the same key gets this
     signer: str
     key_path: Path
     key_created: bool
@@ -79,8 +80,8 @@ def pack(build_dir: Path, out: Path | None = None, key_path: Path | None = None)
     gate(root)
     signer = load_signer(key_path)
     files = collect(root)
-    bytes_out = write_archive(files, out, signer.expanded)
-    return PackResult(out, len(files), sum(path.stat().st_size for path in files.values()), bytes_out,
+    bytes_out, digest = write_archive(files, out, signer.expanded)
+    return PackResult(out, len(files), sum(path.stat().st_size for path in files.values()), bytes_out, digest,
                       signer.address, signer.key_path, signer.created)
 
 
@@ -91,9 +92,10 @@ def default_key_path() -> Path:
 
 
 def load_signer(key_path: Path | None = None) -> Signer:
-    """The key at ``key_path``; without one, the default key, made (0600) on first use."""
+    """The key at ``key_path`` (a key file or a HiddenServiceDir); without one, the default key, made on first use."""
     if key_path:
-        return Signer(keys.read_secret_key(Path(key_path)), Path(key_path), False)
+        path = Path(key_path) / keys.SECRET_FILE if Path(key_path).is_dir() else Path(key_path)
+        return Signer(keys.read_secret_key(path), path, False)
     path = default_key_path()
     if path.exists() or path.is_symlink():
         return Signer(keys.read_secret_key(path), path, False)
@@ -137,8 +139,8 @@ def _refuse_collisions(root: Path, files: dict[str, Path]) -> None:
                             "overwrite each other on Windows and macOS; rename one.")
 
 
-def write_archive(files: dict[str, Path], out: Path, expanded: bytes) -> int:
-    """Write ``files`` (sorted) plus SHA256SUMS and its signature to ``out`` atomically; returns its size."""
+def write_archive(files: dict[str, Path], out: Path, expanded: bytes) -> tuple[int, str]:
+    """Write ``files`` (sorted) plus SHA256SUMS and its signature to ``out`` atomically; (size, sha256)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     tmp = Path(tmp_name)
@@ -160,7 +162,7 @@ def write_archive(files: dict[str, Path], out: Path, expanded: bytes) -> int:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return size
+    return size, writer.digest.hexdigest()
 
 
 class ZipWriter:
@@ -168,6 +170,7 @@ class ZipWriter:
 
     def __init__(self, f):
         self.f = f
+        self.digest = hashlib.sha256()
         self.offset = 0
         self.central: list[bytes] = []
 
@@ -197,6 +200,7 @@ class ZipWriter:
 
     def _write(self, data: bytes) -> None:
         self.f.write(data)
+        self.digest.update(data)
         self.offset += len(data)
 
 

@@ -18,6 +18,7 @@ Checks, in order (later ones run only when earlier ones leave something to check
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import shutil
@@ -38,6 +39,10 @@ MAX_RATIO = 200  # deflate of real text rarely beats 20:1; a bomb is in the thou
 MAX_ENTRIES = 100_000
 RATIO_FLOOR = 1 << 20  # entries smaller than this can't be bombs worth the name
 CHUNK = 1 << 20
+METADATA_CAPS = {archive.SUMS: 64 << 20, archive.SIGNATURE: 4096}
+# what zipfile and zlib raise on a damaged, encrypted or exotic archive
+UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
+              RuntimeError)
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ def verify(path: Path, onion: str | None = None, extract: Path | None = None,
         report.problems.append("does not exist; check the path.")
     except IsADirectoryError:
         report.problems.append("is a folder, not a zip archive.")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as e:
+    except UNREADABLE as e:
         report.problems.append(f"is not a readable zip archive ({e}).")
     return report
 
@@ -143,6 +148,7 @@ def check_caps(infos: list[zipfile.ZipInfo], limits: Limits) -> list[str]:
     total = sum(info.file_size for info in infos)
     if total > limits.max_bytes:
         problems.append(f"would unpack to {total:,} bytes, more than the cap of {limits.max_bytes:,}.")
+    problems += _overlapping(infos)
     for info in infos:
         if info.file_size > RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
             problems.append(f"entry {info.filename!r} expands {info.file_size / max(info.compress_size, 1):,.0f}"
@@ -150,11 +156,27 @@ def check_caps(infos: list[zipfile.ZipInfo], limits: Limits) -> list[str]:
     return problems
 
 
+def _overlapping(infos: list[zipfile.ZipInfo]) -> list[str]:
+    """Entries whose data overlap (the trick of the densest zip bombs); ends are lower bounds."""
+    spans = sorted((info.header_offset, info.header_offset + 30 + len(_raw_name(info)) + info.compress_size,
+                    info.filename) for info in infos)
+    return [f"entry {name!r} overlaps entry {later!r} in the archive's bytes (a zip-bomb construction)."
+            for (_, end, name), (start, _, later) in itertools.pairwise(spans) if end > start]
+
+
+def _raw_name(info: zipfile.ZipInfo) -> bytes:
+    return info.filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", errors="replace")
+
+
 def _check_signature(zf, files: dict[str, zipfile.ZipInfo], onion: str | None, report: Report):
     """The verified SHA256SUMS as ``{path: digest}``, or None (with problems added) if it can't be trusted."""
     absent = [name for name in archive.METADATA if name not in files]
     if absent:
         report.problems += [f"{name} is missing: this is not a signed mirror archive." for name in absent]
+        return None
+    oversized = [name for name, cap in METADATA_CAPS.items() if files[name].file_size > cap]
+    if oversized:
+        report.problems += [f"{name} is larger than {METADATA_CAPS[name]:,} bytes." for name in oversized]
         return None
     sums_bytes, signature_bytes = zf.read(files[archive.SUMS]), zf.read(files[archive.SIGNATURE])
     try:
@@ -212,7 +234,7 @@ def _hash_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sink=None) -> str:
                 digest.update(chunk)
                 if sink:
                     sink.write(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+    except UNREADABLE as e:
         return f"unreadable: {e}"
     return digest.hexdigest()
 

@@ -114,7 +114,6 @@ def test_two_builds_two_zips_identical_bytes_across_time_zone_umask_and_mtime(tm
     first = build_and_zip(tmp_path, "a", key_file, "UTC", 0o022, 1_000_000_000)
     second = build_and_zip(tmp_path, "b", key_file, "Pacific/Kiritimati", 0o077, 1_700_000_000)
     assert first == second
-    assert hashlib.sha256(first).hexdigest() == hashlib.sha256(second).hexdigest()
 
 
 def test_entries_carry_no_time_owner_mode_or_extra_field(good_zip):
@@ -229,7 +228,8 @@ def test_signature_made_with_a_tor_key_verifies_independently_and_names_tors_add
     hs_dir = tmp_path / "hs"
     hs_dir.mkdir(mode=0o700)
     secret = keys.write_secret_key(hs_dir / keys.SECRET_FILE, keys.generate_secret_key())
-    result = pack.pack(built, tmp_path / "s.zip", secret)
+    result = pack.pack(built, tmp_path / "s.zip", hs_dir)  # the HiddenServiceDir stands for its key file
+    assert result.key_path == secret and result.sha256 == hashlib.sha256(result.out.read_bytes()).hexdigest()
     with zipfile.ZipFile(result.out) as zf:
         sums, signature_file = zf.read(archive.SUMS), zf.read(archive.SIGNATURE)
     address, signature = archive.parse_signature(signature_file)
@@ -347,45 +347,64 @@ def test_every_zipslip_corpus_archive_is_refused_and_writes_nothing_outside(tmp_
     assert {p: p.exists() for p in evil} == before
 
 
-def symlink(name: str, target: str) -> tuple[zipfile.ZipInfo, bytes]:
+def special(name: str, mode: int = 0o100644, method: int = zipfile.ZIP_DEFLATED):
     info = zipfile.ZipInfo(name)
-    info.create_system = 3
-    info.external_attr = 0o120777 << 16
-    return info, target.encode()
+    info.create_system, info.external_attr, info.compress_type = 3, mode << 16, method
+    return info
 
 
-UNSAFE = {
-    "absolute": [("/etc/cron.d/evil", b"x")],
-    "dotdot": [("../evil.html", b"x")],
-    "inner dotdot": [("docs/../../evil.html", b"x")],
-    "backslash": [("..\\evil.html", b"x")],
-    "drive letter": [("C:/evil.html", b"x")],
-    "drive relative": [("c:evil.html", b"x")],
-    "device": [("CON", b"x")],
-    "device with extension": [("docs/aux.html", b"x")],
-    "superscript device": [("COM\u00b9.txt", b"x")],
-    "trailing dot": [("evil.html.", b"x")],
-    "alternate data stream": [("index.html:stream", b"x")],
-    "empty component": [("docs//evil.html", b"x")],
-    "symlink": [symlink("passwd.html", "/etc/passwd")],
-    "duplicate": [("dup.html", b"one"), ("dup.html", b"two")],
-    "case collision": [("Readme.html", b"one"), ("README.html", b"two")],
-    "unicode collision": [("caf\u00e9.html", b"one"), ("cafe\u0301.html", b"two")],
-    "file where a folder is needed": [("docs/page.html", b"page"), ("docs", b"file")],
+UNSAFE = {  # case: (entries added to a valid, signed archive, what the problem line must say)
+    "absolute": ([("/etc/cron.d/evil", b"x")], "absolute"),
+    "dotdot": ([("../evil.html", b"x")], "'..'"),
+    "inner dotdot": ([("docs/../../evil.html", b"x")], "'..'"),
+    "backslash": ([("..\\evil.html", b"x")], "backslash"),
+    "drive letter": ([("C:/evil.html", b"x")], "drive letter"),
+    "drive relative": ([("c:evil.html", b"x")], "drive letter"),
+    "device": ([("CON", b"x")], "device name"),
+    "device with extension": ([("docs/aux.html", b"x")], "device name"),
+    "superscript device": ([("COM\u00b9.txt", b"x")], "device name"),
+    "trailing dot": ([("evil.html.", b"x")], "dot or space"),
+    "alternate data stream": ([("index.html:stream", b"x")], "Windows forbids"),
+    "empty component": ([("docs//evil.html", b"x")], "empty"),
+    "symlink": ([(special("passwd.html", 0o120777), b"/etc/passwd")], "symbolic link"),
+    "fifo": ([(special("pipe.html", 0o010644), b"")], "device, pipe or socket"),
+    "lzma": ([(special("odd.html", method=zipfile.ZIP_LZMA), b"x")], "compression method 14"),
+    "duplicate": ([("dup.html", b"one"), ("dup.html", b"two")], "appears twice"),
+    "case collision": ([("Readme.html", b"one"), ("README.html", b"two")], "differ only in case"),
+    "unicode collision": ([("caf\u00e9.html", b"one"), ("cafe\u0301.html", b"two")], "Unicode form"),
+    "file where a folder is needed": ([("docs/page.html", b"page"), ("docs", b"file")], "need a folder"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(UNSAFE))
 def test_signed_archive_with_an_unsafe_entry_is_refused_and_nothing_extracted(tmp_path, case):
-    expanded = keys.generate_secret_key()
-    members = [("index.html", b"<p>ok</p>")] + UNSAFE[case]
+    added, says = UNSAFE[case]
+    members = [("index.html", b"<p>ok</p>"), *added]
     (tmp_path / "a").mkdir()
-    path = signed_zip(tmp_path / "a" / "unsafe.zip", members, expanded)
+    path = signed_zip(tmp_path / "a" / "unsafe.zip", members, keys.generate_secret_key())
     report = verify.verify(path, extract=tmp_path / "a" / "out")
-    assert not report.ok
     bad_name = getattr(members[-1][0], "filename", members[-1][0])
-    assert any(repr(bad_name) in problem for problem in report.problems), report.problems
+    assert any(repr(bad_name) in problem and says in problem for problem in report.problems), report.problems
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["unsafe.zip"]
+
+
+def test_entry_flagged_encrypted_is_refused(tmp_path):
+    path = signed_zip(tmp_path / "e.zip", [("index.html", b"<p>ok</p>")], keys.generate_secret_key())
+    data = bytearray(path.read_bytes())
+    central = data.index(b"PK\x01\x02")  # index.html's central record comes first
+    data[central + 8] |= 0x1
+    path.write_bytes(data)
+    assert any("'index.html' is encrypted" in problem for problem in verify.verify(path).problems)
+
+
+def test_overlapping_entries_are_refused(tmp_path):
+    path = tmp_path / "overlap.zip"
+    with open(path, "wb") as f:
+        writer = pack.ZipWriter(f)
+        writer.add("a.html", bytes(1000))
+        writer.central.append(writer.central[0].replace(b"a.html", b"b.html"))
+        writer.finish()
+    assert any("overlaps" in problem for problem in verify.verify(path).problems)
 
 
 def test_zip_bomb_is_refused_by_ratio_before_decompressing(tmp_path):
