@@ -50,6 +50,10 @@ def unsafe_name(name: str) -> str | None:
     """Why ``name`` is unsafe to extract on Linux, macOS or Windows, or None if it is safe."""
     if not name:
         return "is empty"
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
     if any(ord(c) < 32 or ord(c) == 127 for c in name):
         return "contains a control character"
     if "\\" in name:
@@ -58,7 +62,7 @@ def unsafe_name(name: str) -> str | None:
         return "is an absolute path"
     if re.match(r"[A-Za-z]:", name):
         return "starts with a drive letter"
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+    if size > MAX_NAME_BYTES:
         return f"is longer than {MAX_NAME_BYTES} bytes"
     parts = name.removesuffix("/").split("/")
     for part in parts:

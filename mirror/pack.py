@@ -78,8 +78,8 @@ def pack(build_dir: Path, out: Path | None = None, key_path: Path | None = None)
         raise KeyFileError(f"the key {key_file} is inside the build directory {root}, so it would be "
                            "served and zipped; move it out of the build directory and treat it as exposed.")
     gate(root)
-    signer = load_signer(key_path)
     files = collect(root)
+    signer = load_signer(key_path)
     bytes_out, digest = write_archive(files, out, signer.expanded)
     return PackResult(out, len(files), sum(path.stat().st_size for path in files.values()), bytes_out, digest,
                       signer.address, signer.key_path, signer.created)

@@ -189,6 +189,10 @@ def _check_signature(zf, files: dict[str, zipfile.ZipInfo], onion: str | None, r
     except KeyFileError as e:
         report.problems.append(f"{archive.SIGNATURE}: the signer {e.message}")
         return None
+    if address != keys.onion_address(public):
+        report.problems.append(f"{archive.SIGNATURE}: the signer {address!r} is not written as a bare onion "
+                               "address.")
+        return None
     if not keys.verify(public, archive.SIGNED_PREFIX + sums_bytes, signature):
         report.problems.append(f"the signature in {archive.SIGNATURE} does not match {archive.SUMS}: the "
                                "archive was changed after it was signed.")
@@ -213,7 +217,7 @@ def _check_signer(public: bytes, address: str, onion: str, report: Report) -> No
 
 def check_contents(zf: zipfile.ZipFile, files: dict[str, zipfile.ZipInfo], sums: dict[str, str]) -> list[str]:
     """SHA256SUMS against the archive: missing, extra and altered files."""
-    problems = [f"{name} is listed in {archive.SUMS} but missing from the archive." for name in sums
+    problems = [f"{name!r} is listed in {archive.SUMS} but missing from the archive." for name in sums
                 if name not in files]
     problems += [f"entry {name!r} is not listed in {archive.SUMS}: it was added after signing." for name in files
                  if name not in sums]
@@ -221,7 +225,7 @@ def check_contents(zf: zipfile.ZipFile, files: dict[str, zipfile.ZipInfo], sums:
         if name in files and name not in archive.METADATA:
             actual = _hash_entry(zf, files[name])
             if actual != digest:
-                problems.append(f"{name} does not match its SHA-256 in {archive.SUMS}"
+                problems.append(f"{name!r} does not match its SHA-256 in {archive.SUMS}"
                                 + (f" ({actual})." if actual.startswith("unreadable") else ": it was altered."))
     return problems
 
@@ -254,7 +258,7 @@ def _extract(zf: zipfile.ZipFile, target: Path, expected: dict[str, str], report
         tmp.chmod(0o755)
         for info in zf.infolist():
             if not info.is_dir() and not _write_entry(zf, info, tmp, expected.get(info.filename)):
-                report.problems.append(f"{info.filename} changed while it was being extracted; nothing was "
+                report.problems.append(f"{info.filename!r} changed while it was being extracted; nothing was "
                                        "extracted.")
                 return
         if target.is_dir():

@@ -195,10 +195,10 @@ def test_zip_refuses_a_page_with_a_tracker_script_when_the_audit_exists(tmp_path
     assert not (tmp_path / "bad.zip").exists()
 
 
-@pytest.mark.parametrize("name", ["CON.html", "a:b.html", "trail.", "back\\slash.html"])
+@pytest.mark.parametrize("name", ["CON.html", "a:b.html", "trail.", "back\\slash.html", b"latin1-\xe9.html"])
 def test_zip_refuses_a_file_name_that_cannot_be_unpacked_everywhere(tmp_path, name):
     (tmp_path / "b").mkdir()
-    (tmp_path / "b" / name).write_text("x")
+    (tmp_path / "b" / os.fsdecode(name)).write_text("x")
     with pytest.raises(PackError, match="rename it"):
         pack.collect(tmp_path / "b")
 
@@ -277,7 +277,7 @@ def test_adding_a_member_fails_verify(good_zip, tmp_path):
 
 def test_removing_a_member_fails_verify(good_zip, tmp_path):
     bad = write_zip(tmp_path / "bad.zip", [m for m in entries(good_zip) if m[0].filename != "about.html"])
-    assert verify.verify(bad).problems == [f"about.html is listed in {archive.SUMS} but missing from the archive."]
+    assert verify.verify(bad).problems == [f"'about.html' is listed in {archive.SUMS} but missing from the archive."]
 
 
 def test_altered_file_with_recomputed_sums_fails_the_signature(good_zip, tmp_path):
@@ -306,6 +306,16 @@ def test_resigning_with_another_key_is_named_and_fails_onion(good_zip, tmp_path,
     assert report.ok and report.signer == keys.onion_address(keys.public_key(thief))
     owner = keys.onion_address(keys.public_key(keys.read_secret_key(key_file)))
     assert not verify.verify(resigned, onion=owner).ok
+
+
+def test_signer_must_be_a_bare_address_and_names_never_reach_the_terminal_raw(good_zip, tmp_path):
+    members = entries(good_zip)
+    address, signature = archive.parse_signature({i.filename: d for i, d in members}[archive.SIGNATURE])
+    disguised = archive.format_signature("\x1b[2J.trusted." + address, signature)
+    bad = write_zip(tmp_path / "bad.zip", [(i, disguised if i.filename == archive.SIGNATURE else d)
+                                           for i, d in members] + [("\x1b]0;title\x07.html", b"x")])
+    result = CliRunner().invoke(main, ["verify", str(bad)])
+    assert result.exit_code == 1 and "\x1b" not in result.output and "bare onion address" in result.output
 
 
 def test_cli_verify_prints_one_line_per_problem_and_exits_1(good_zip, tmp_path):
