@@ -90,7 +90,7 @@ def _check(zf: zipfile.ZipFile, onion: str | None, limits: Limits, report: Repor
     """Run every check; returns the SHA-256 each file must have (metadata included) if the signature held."""
     infos = zf.infolist()
     report.problems += check_entries(infos)
-    caps = check_caps(infos, limits)
+    caps = check_caps(infos, limits, os.fstat(zf.fp.fileno()).st_size)
     report.problems += caps
     if caps:
         return None  # decompress nothing that may be a bomb
@@ -140,7 +140,7 @@ def _unsafe_type(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def check_caps(infos: list[zipfile.ZipInfo], limits: Limits) -> list[str]:
+def check_caps(infos: list[zipfile.ZipInfo], limits: Limits, archive_size: int) -> list[str]:
     """Zip-bomb caps on the declared sizes (zipfile never unpacks more than an entry declares)."""
     problems = []
     if len(infos) > limits.max_entries:
@@ -148,6 +148,9 @@ def check_caps(infos: list[zipfile.ZipInfo], limits: Limits) -> list[str]:
     total = sum(info.file_size for info in infos)
     if total > limits.max_bytes:
         problems.append(f"would unpack to {total:,} bytes, more than the cap of {limits.max_bytes:,}.")
+    elif total > RATIO_FLOOR and total > limits.max_ratio * max(archive_size, 1):
+        problems.append(f"would unpack to {total:,} bytes from {archive_size:,}, more than the cap of "
+                        f"{limits.max_ratio}:1.")
     problems += _overlapping(infos)
     for info in infos:
         if info.file_size > RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
