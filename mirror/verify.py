@@ -10,7 +10,8 @@ Checks, in order (later ones run only when earlier ones leave something to check
   2. every entry: a safe name (archive.unsafe_name), a regular file (no symlink or device), not
      encrypted, stored or deflated, no duplicate, no two names equal but for case or Unicode form, no
      file where another entry needs a folder;
-  3. caps: number of entries, total unpacked size, and compression ratio of each large entry;
+  3. caps: number of entries, total unpacked size, compression ratio of each large entry and of the
+     whole archive, and no two entries sharing bytes;
   4. the signature of SHA256SUMS, its signer (and that it is ``--onion`` when given);
   5. SHA256SUMS against the archive: no file missing or extra, every file's SHA-256 matches.
 """
@@ -255,8 +256,12 @@ def _check_target(target: Path, report: Report) -> None:
 
 def _extract(zf: zipfile.ZipFile, target: Path, expected: dict[str, str], report: Report) -> None:
     """Unpack into a fresh folder beside ``target``, re-hashing as it goes, then move it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    except OSError as e:
+        report.problems.append(f"--extract {target}: could not create a folder beside it ({e.strerror}).")
+        return
     try:
         tmp.chmod(0o755)
         for info in zf.infolist():
@@ -268,6 +273,8 @@ def _extract(zf: zipfile.ZipFile, target: Path, expected: dict[str, str], report
             target.rmdir()
         os.replace(tmp, target)
         report.extracted = target
+    except OSError as e:
+        report.problems.append(f"--extract {target}: {e.strerror} ({e.filename}); nothing was extracted.")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

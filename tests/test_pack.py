@@ -493,3 +493,9 @@ def test_browser_reads_the_extracted_zip_from_file_urls_clicking_every_link_with
     assert clicks > 40
     outside = [u for u in session.requests if not u.startswith(inside)]
     assert session.requests and not outside, outside
+
+
+def test_extract_where_it_cannot_write_is_one_problem_not_a_traceback(good_zip, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    result = CliRunner().invoke(main, ["verify", str(good_zip), "--extract", str(tmp_path / "a-file" / "x")])
+    assert result.exit_code == 1 and "could not create" in result.output and "Traceback" not in result.output
