@@ -8,6 +8,8 @@ audited build (it has scripts), so the bench calls the archive writer directly: 
 
 from __future__ import annotations
 
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -23,14 +25,27 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SITE = ROOT.parent / "shared" / "corpora" / "realsite" / "whatwg"
 
 
-def timed(action, runs: int) -> float:
-    """The median wall time of ``action()`` over ``runs`` runs."""
-    times = []
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (stable on a busy machine, unlike wall time)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def timed(action, runs: int) -> tuple[float, float]:
+    """The median (wall, CPU) seconds of ``action()`` over ``runs`` runs."""
+    walls, cpus = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), cpu_seconds()
         action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(cpu_seconds() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def line(name: str, seconds: tuple[float, float], size: int) -> str:
+    wall, cpu = seconds
+    return (f"  {name:36s} wall {wall:6.2f} s {size / 1e6 / wall:6.1f} MB/s | "
+            f"CPU {cpu:6.2f} s {size / 1e6 / max(cpu, 1e-9):6.1f} MB/s")
 
 
 def mirror_zip(site: Path, out: Path, expanded: bytes) -> None:
@@ -66,7 +81,8 @@ def main() -> None:
     size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
     files = len(pack.collect(site))
     expanded = keys.generate_secret_key()
-    print(f"site: {site} ({files} files, {size / 1e6:.1f} MB); median of {runs} run(s); MB/s of site bytes")
+    print(f"site: {site} ({files} files, {size / 1e6:.1f} MB); median of {runs} run(s); MB/s of site bytes; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         ours = tmp / "mirror.zip"
@@ -78,7 +94,7 @@ def main() -> None:
         pyzip = tmp / "zipfile.zip"
         rows.append(("python zipfile (deflate 9)", timed(lambda: python_zipfile(site, pyzip), runs), pyzip))
         for name, seconds, out in rows:
-            print(f"  {name:34s} {seconds:6.2f} s  {size / 1e6 / seconds:6.1f} MB/s  -> {out.stat().st_size / 1e6:.1f} MB")
+            print(f"{line(name, seconds, size)}  -> {out.stat().st_size / 1e6:.1f} MB")
         checks = [("mirror verify", timed(lambda: mirror_verify(ours), runs)),
                   ("mirror verify --extract", timed(lambda: mirror_verify(ours, tmp / "x"), runs))]
         if shutil.which("unzip"):
@@ -88,7 +104,7 @@ def main() -> None:
                            timed(lambda: run(["sha256sum", "--quiet", "-c", ".mirror/SHA256SUMS"], cwd=tmp / "x"),
                                  runs)))
         for name, seconds in checks:
-            print(f"  {name:34s} {seconds:6.2f} s  {size / 1e6 / seconds:6.1f} MB/s")
+            print(line(name, seconds, size))
 
 
 if __name__ == "__main__":

@@ -23,8 +23,10 @@ from mirror.errors import AuditFailed, KeyFileError, PackError
 from tests.conftest import ROOT, need_shared
 from tests.test_keys import tor_hostname
 
+PAGE_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'"
 HEAD = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy"'
-        ' content="default-src \'none\'"><link rel="icon" href="data:,"><title>{t}</title></head><body>')
+        f' content="{PAGE_CSP}"><meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">'
+        '<title>{t}</title></head><body>')
 PAGES = {
     "index.html": '<h1 id="top">Home</h1><a href="about.html">About</a> <a href="docs/guide.html">Guide</a> '
                   '<a href="docs/caf\u00e9.html">Caf\u00e9</a> <a href="seed.html">Seed</a> <a href="#top">Top</a>',
@@ -41,6 +43,10 @@ def site_files() -> dict[str, bytes]:
     return files
 
 
+def site_csp() -> dict[str, str]:
+    return {**dict.fromkeys(PAGES, PAGE_CSP), "seed.html": render.render_site(ROOT / "site")[0].csp}
+
+
 @pytest.fixture(scope="module")
 def key_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("key") / "hs_ed25519_secret_key"
@@ -50,7 +56,7 @@ def key_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("build") / "site"
-    build.write_build(out, site_files())
+    build.write_build(out, site_files(), site_csp())
     return out
 
 
@@ -96,8 +102,8 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def build_and_zip(tmp_path: Path, name: str, key: Path, tz: str, umask: int, mtime: int) -> bytes:
     out, archive_path = tmp_path / name / "site", tmp_path / f"{name}.zip"
-    script = ("import sys, pathlib, os; from mirror import build; from tests.test_pack import site_files; "
-              "build.write_build(pathlib.Path(sys.argv[1]), site_files())")
+    script = ("import sys, pathlib; from mirror import build; from tests.test_pack import site_files, site_csp;"
+              " build.write_build(pathlib.Path(sys.argv[1]), site_files(), site_csp())")
     env = {"PATH": "/usr/bin:/bin", "TZ": tz, "LANG": "C.UTF-8", "XDG_DATA_HOME": str(tmp_path / "xdg"),
            "HOME": str(tmp_path)}
     subprocess.run(["sh", "-c", f'umask {umask:03o} && exec "$@"', "sh", sys.executable, "-c", script, str(out)],
@@ -291,7 +297,8 @@ def test_altered_file_with_recomputed_sums_fails_the_signature(good_zip, tmp_pat
 
 def test_swapping_the_signature_fails_verify(good_zip, built, tmp_path, key_file):
     other_build = tmp_path / "other"
-    build.write_build(other_build, {**site_files(), "index.html": b"<!DOCTYPE html><title>other</title>"})
+    other_index = HEAD.format(t="other").encode() + b"<p>another build</p></body></html>\n"
+    build.write_build(other_build, {**site_files(), "index.html": other_index}, site_csp())
     other_zip = pack.pack(other_build, tmp_path / "other.zip", key_file).out
     foreign = {i.filename: d for i, d in entries(other_zip)}[archive.SIGNATURE]
     swapped = [(i, foreign if i.filename == archive.SIGNATURE else d) for i, d in entries(good_zip)]
