@@ -32,3 +32,51 @@ def build_command(site_dir: Path, out: Path) -> None:
 
     result = build.build_site(site_dir, out)
     click.echo(f"Built {len(result.files)} file(s) into {out}/ ({result.total_bytes:,} bytes).")
+
+
+def _stop_on_signal():
+    """An event set by SIGTERM or Ctrl-C, so long-running commands end cleanly with status 0."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@main.command("testnet")
+def testnet_command() -> None:
+    """Run a private Tor network on 127.0.0.1 until Ctrl-C (for tests and offline demos)."""
+    from mirror.testnet import Testnet
+
+    stop = _stop_on_signal()
+    with Testnet() as net:
+        click.echo(f"Private Tor network up in {net.root}: SOCKS 127.0.0.1:{net.socks_port}")
+        click.echo("Join it with these torrc lines:\n" + "\n".join(f"DirAuthority {line}"
+                                                                 for line in net.dir_authority_lines()))
+        stop.wait()
+    click.echo("Stopped.")
+
+
+@main.command("onion")
+@click.argument("build_dir", type=click.Path(path_type=Path), default=Path("build/site"))
+@click.option("--testnet", is_flag=True, help="Publish into a private Tor network on 127.0.0.1 (offline demo).")
+@click.option("--key", "key_file", type=click.Path(path_type=Path),
+              help="Keep the same .onion address: tor's hs_ed25519_secret_key file (created 0600 if missing).")
+@click.option("--private", is_flag=True, help="Require v3 client authorization; prints the reader's key.")
+@click.option("--control-port", type=int, help="Attach to a running tor's ControlPort instead of launching one.")
+@click.option("--control-socket", type=click.Path(path_type=Path), help="Attach to a running tor's ControlSocket.")
+@click.option("--password", envvar="MIRROR_TOR_PASSWORD", help="Control password (or MIRROR_TOR_PASSWORD).")
+@click.option("--timeout", type=float, default=120, show_default=True, help="Seconds to bootstrap and publish.")
+def onion_command(build_dir: Path, testnet: bool, key_file, private, control_port, control_socket, password,
+                  timeout) -> None:
+    """Serve BUILD_DIR and publish it as a Tor v3 onion service until Ctrl-C."""
+    from mirror import onion
+    from mirror.cli_onion import Reporter
+
+    with Reporter() as report:
+        onion.run(build_dir, _stop_on_signal(), testnet=testnet, on_event=report, key_file=key_file,
+                  private=private, control_port=control_port, control_socket=control_socket, password=password,
+                  timeout=timeout)
+    click.echo("Stopped.")

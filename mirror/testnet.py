@@ -110,6 +110,7 @@ class Testnet:
         self.root: Path | None = None
         self._counts = (authorities, relays, client)
         self.nodes: list[Node] = []
+        self.controller = None  # stem Controller of the client tor, for tests (events, client auth)
 
     # -- public view -------------------------------------------------------------------------------------
     @property
@@ -161,6 +162,7 @@ class Testnet:
             if self._counts[2]:
                 self._launch(self.client, offset)
                 await_bootstrap(self.client, deadline)
+                self.controller = self._own_client()
         except BaseException:
             self.stop()
             raise
@@ -168,8 +170,20 @@ class Testnet:
                  len(self.nodes), self.client.socks_port if self._counts[2] else "-")
         return self
 
+    def _own_client(self):
+        """A control connection to the client, kept open: stem takes ownership (TAKEOWNERSHIP) with the
+        first one, so it must be this one, closed only by ``stop()``, and not a passing one in a test."""
+        from stem.control import Controller
+
+        controller = Controller.from_socket_file(str(self.client.control_socket))
+        controller.authenticate()
+        return controller
+
     def stop(self) -> None:
         """Stop the tors this object started (by PID) and remove the folder."""
+        if self.controller is not None:
+            self.controller.close()
+            self.controller = None
         for node in self.nodes:
             stop_process(node.process)
             node.process = None

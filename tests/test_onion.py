@@ -1,0 +1,139 @@
+"""mirror/onion.py and tor.py on a real private Tor network (one per session, see tests/tor_fixtures.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+import requests
+
+from mirror import onion
+from mirror.build import write_build
+from mirror.errors import KeyFileError, TorError
+from mirror.testnet import free_ports
+from tests.tor_fixtures import fetch
+
+pytestmark = pytest.mark.tor
+
+PAGE = ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Mirror</title></head>"
+        "<body><h1>A mirror</h1><p>Read without a clickstream.</p></body></html>").encode()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build") / "site"
+    write_build(out, {"index.html": PAGE})
+    return out
+
+
+def start(site, state, testnet, **options) -> onion.OnionMirror:
+    mirror = onion.OnionMirror(site, state, network=testnet.tor_options(), timeout=60, **options)
+    mirror.start()
+    return mirror
+
+
+def test_published_page_fetched_through_testnet_equals_the_build(site, tmp_path, testnet):
+    events = []
+    mirror = start(site, tmp_path / "state", testnet, on_event=lambda kind, detail: events.append(kind))
+    with mirror:
+        response = fetch(mirror.published.url, testnet.socks_port)
+        assert response.status_code == 200
+        assert response.content == (site / "index.html").read_bytes()
+    assert {"bootstrap", "publish", "published"} <= set(events)
+    assert not (tmp_path / "state/tor/data/lock").exists() or mirror.tor is None
+
+
+def test_key_file_keeps_the_address_across_restarts_and_is_private(site, tmp_path, testnet):
+    key = tmp_path / "keys/onion.key"
+    with start(site, tmp_path / "a", testnet, key_file=key) as first:
+        address = first.published.address
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert key.read_bytes().startswith(b"== ed25519v1-secret: type0 ==\0\0\0") and key.stat().st_size == 96
+    with start(site, tmp_path / "b", testnet, key_file=key) as second:
+        assert second.published.address == address
+        assert fetch(second.published.url, testnet.socks_port).content == PAGE
+    key.chmod(0o644)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        onion.OnionMirror(site, tmp_path / "c", key_file=key)
+
+
+def test_key_file_inside_the_build_is_refused(site, tmp_path):
+    with pytest.raises(KeyFileError, match="inside the build directory"):
+        onion.OnionMirror(site, tmp_path, key_file=site / "onion.key")
+
+
+def test_private_mirror_needs_the_readers_key(site, tmp_path, testnet):
+    client = testnet.controller
+    with start(site, tmp_path / "state", testnet, private=True) as mirror:
+        published = mirror.published
+        with pytest.raises(requests.RequestException):
+            fetch(published.url, testnet.socks_port, timeout=20)
+        client.msg(f"ONION_CLIENT_AUTH_ADD {published.service_id} x25519:{published.reader_key.private_base64()}")
+        try:
+            assert fetch_until_ok(published.url, testnet.socks_port, 30).content == PAGE
+        finally:
+            client.msg(f"ONION_CLIENT_AUTH_REMOVE {published.service_id}")
+    line = published.reader_key.auth_private_line(published.service_id)
+    assert line.startswith(f"{published.service_id}:descriptor:x25519:") and len(line.rsplit(":", 1)[1]) == 52
+
+
+def test_killed_tor_is_restarted_and_same_address_reachable_within_30s(site, tmp_path, testnet):
+    restarts = []
+    with start(site, tmp_path / "state", testnet, on_event=lambda k, d: restarts.append(d) if k == "restart"
+               else None) as mirror:
+        address = mirror.published.address
+        stop = threading.Event()
+        supervisor = threading.Thread(target=mirror.run, args=(stop,), kwargs={"interval": 0.2})
+        supervisor.start()
+        try:
+            os.kill(mirror.tor.process.pid, signal.SIGKILL)
+            began = time.monotonic()
+            response = fetch_until_ok(f"http://{address}/", testnet.socks_port, 30)
+            assert time.monotonic() - began < 30 and response.content == PAGE
+            assert mirror.published.address == address
+            assert any("tor stopped" in r for r in restarts)
+        finally:
+            stop.set()
+            supervisor.join()
+
+
+def test_unreachable_network_ends_with_a_clear_error_within_the_timeout(site, tmp_path):
+    dead_port, = free_ports(1)
+    network = {"TestingTorNetwork": "1", "UseDefaultFallbackDirs": "0", "GeoIPFile": "", "GeoIPv6File": "",
+               "DirAuthority": f"nowhere orport={dead_port} no-v2 v3ident={'A' * 40} 127.0.0.1:{dead_port} "
+                               f"{'B' * 40}"}
+    began = time.monotonic()
+    with pytest.raises(TorError, match=r"did not finish bootstrapping within 6 s .*reachable"):
+        with onion.OnionMirror(site, tmp_path, network=network, timeout=6) as mirror:
+            mirror.start()
+    assert time.monotonic() - began < 12
+
+
+def test_launch_refuses_the_public_network_under_tests(tmp_path):
+    from mirror import tor
+
+    with pytest.raises(TorError, match="public Tor network"):
+        tor.launch(tmp_path, None, timeout=1)
+
+
+def test_published_tells_operators_the_onion_location():
+    published = onion.Published("a" * 56, socks_port=9050)
+    assert published.onion_location_header == f"Onion-Location: http://{'a' * 56}.onion/"
+    assert published.onion_location_meta == f'<meta http-equiv="onion-location" content="http://{"a" * 56}.onion/">'
+    assert published.curl_command == f"curl --socks5-hostname 127.0.0.1:9050 http://{'a' * 56}.onion/"
+
+
+def fetch_until_ok(url: str, socks_port: int, within: float) -> requests.Response:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            response = fetch(url, socks_port, timeout=max(1, deadline - time.monotonic()))
+            if response.status_code == 200:
+                return response
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.3)
