@@ -7,6 +7,7 @@ prints as ``Error: <sentence>`` with exit status 1; usage errors exit 2.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import click
@@ -19,6 +20,8 @@ def main(verbose: int, quiet: bool) -> None:
     """Turn a site into a Tor-friendly static mirror: no script, no tracker, only local clicks."""
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)  # stem sets its own logger to TRACE when imported
 
 
 @main.command("build")
@@ -34,15 +37,15 @@ def build_command(site_dir: Path, out: Path) -> None:
     click.echo(f"Built {len(result.files)} file(s) into {out}/ ({result.total_bytes:,} bytes).")
 
 
-def _stop_on_signal():
-    """An event set by SIGTERM or Ctrl-C, so long-running commands end cleanly with status 0."""
+def _interrupt_on_sigterm() -> None:
+    """Make SIGTERM end a long-running command like Ctrl-C does: cleanly, wherever it is."""
     import signal
-    import threading
 
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
+    def interrupt(*_):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough; let the cleanup finish
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @main.command("testnet")
@@ -50,13 +53,15 @@ def testnet_command() -> None:
     """Run a private Tor network on 127.0.0.1 until Ctrl-C (for tests and offline demos)."""
     from mirror.testnet import Testnet
 
-    stop = _stop_on_signal()
-    with Testnet() as net:
-        click.echo(f"Private Tor network up in {net.root}: SOCKS 127.0.0.1:{net.socks_port}")
-        click.echo("Join it with these torrc lines:\n" + "\n".join(f"DirAuthority {line}"
-                                                                 for line in net.dir_authority_lines()))
-        stop.wait()
-    click.echo("Stopped.")
+    _interrupt_on_sigterm()
+    try:
+        with Testnet() as net:
+            click.echo(f"Private Tor network up in {net.root}: SOCKS 127.0.0.1:{net.socks_port}")
+            click.echo("Join it with these torrc lines:\n" + "\n".join(f"DirAuthority {line}"
+                                                                     for line in net.dir_authority_lines()))
+            threading.Event().wait()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
 
 
 @main.command("onion")
@@ -75,8 +80,11 @@ def onion_command(build_dir: Path, testnet: bool, key_file, private, control_por
     from mirror import onion
     from mirror.cli_onion import Reporter
 
-    with Reporter() as report:
-        onion.run(build_dir, _stop_on_signal(), testnet=testnet, on_event=report, key_file=key_file,
-                  private=private, control_port=control_port, control_socket=control_socket, password=password,
-                  timeout=timeout)
-    click.echo("Stopped.")
+    _interrupt_on_sigterm()
+    try:
+        with Reporter() as report:
+            onion.run(build_dir, threading.Event(), testnet=testnet, on_event=report, key_file=key_file,
+                      private=private, control_port=control_port, control_socket=control_socket,
+                      password=password, timeout=timeout)
+    except KeyboardInterrupt:
+        click.echo("Stopped.")

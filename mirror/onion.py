@@ -266,6 +266,9 @@ def run(build_dir: Path, stop: threading.Event, *, testnet: bool = False, state_
             def announce(kind: str, detail) -> None:
                 if kind == "published":  # announce only once the private network's client can fetch it
                     detail = replace(detail, socks_port=net.socks_port)
+                    if detail.reader_key:  # the demo's client is the authorized reader
+                        net.controller.msg(f"ONION_CLIENT_AUTH_ADD {detail.service_id} "
+                                           f"x25519:{detail.reader_key.private_base64()}")
                     await_reachable(detail.url, net.socks_port, options.get("timeout", 120))
                 say(kind, detail)
 

@@ -137,3 +137,35 @@ def fetch_until_ok(url: str, socks_port: int, within: float) -> requests.Respons
             if time.monotonic() > deadline:
                 raise
         time.sleep(0.3)
+
+
+def test_cli_onion_testnet_prints_a_working_curl_command_and_exits_0_on_sigterm(site):
+    import re
+    import subprocess
+    import sys
+
+    from tests.tor_fixtures import CLI_BOOT, children
+
+    began = time.monotonic()
+    cli = subprocess.Popen([sys.executable, "-c", CLI_BOOT, "onion", "--testnet", str(site)], text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=os.path.dirname(os.path.dirname(
+                               os.path.abspath(__file__))))
+    try:
+        out = ""
+        while "Ctrl-C stops." not in out:
+            line = cli.stdout.readline()
+            assert line, f"mirror onion ended early: {cli.stderr.read()}"
+            out += line
+        reachable = time.monotonic() - began
+        socks, url = re.search(r"curl --socks5-hostname 127\.0\.0\.1:(\d+) (http://\S+\.onion/)", out).groups()
+        assert "Onion-Location: " + url in out and f'content="{url}"' in out
+        assert fetch(url, int(socks)).content == PAGE
+        tors = children(cli.pid)
+        assert len(tors) >= 6 and reachable < 30
+    finally:
+        cli.send_signal(signal.SIGTERM)
+        status = cli.wait(20)
+        cli.stdout.close()
+        cli.stderr.close()
+    assert status == 0
+    assert not [pid for pid in tors if os.path.exists(f"/proc/{pid}")]

@@ -33,9 +33,30 @@ def testnet():
 
 @pytest.fixture(scope="session", autouse=True)
 def serve_module():
+    install_standin()
+    yield
+
+
+def install_standin() -> None:
     if importlib.util.find_spec("mirror.serve") is None:
         sys.modules["mirror.serve"] = _standin_serve()
-    yield
+
+
+# `python -c CLI_BOOT ARGS...` runs the mirror CLI in a subprocess (with the stand-in server if needed).
+CLI_BOOT = "import sys, tests.tor_fixtures as t; t.install_standin(); from mirror.cli import main; main(sys.argv[1:])"
+
+
+def children(pid: int) -> list[int]:
+    """PIDs whose parent is ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def fetch(url: str, socks_port: int, timeout: float = 30) -> requests.Response:
