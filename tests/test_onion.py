@@ -169,3 +169,28 @@ def test_cli_onion_testnet_prints_a_working_curl_command_and_exits_0_on_sigterm(
         cli.stderr.close()
     assert status == 0
     assert not [pid for pid in tors if os.path.exists(f"/proc/{pid}")]
+
+
+@pytest.mark.browser
+def test_firefox_esr_with_safest_prefs_reads_the_onion_and_nothing_else(site, tmp_path, testnet):
+    from stem.control import EventType
+
+    from tests.conftest import need_program
+    from tests.reader import screenshot
+
+    firefox = need_program("firefox-esr")
+    streams = []
+    listener = lambda event: streams.append(event)  # noqa: E731
+    with start(site, tmp_path / "state", testnet) as mirror:
+        testnet.controller.add_event_listener(listener, EventType.STREAM)
+        try:
+            shot = screenshot(firefox, mirror.published.url, testnet.socks_port, tmp_path)
+        finally:
+            testnet.controller.remove_event_listener(listener)
+        address = mirror.published.address
+    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 1000
+    # The client tor's own directory fetches (purpose DIR_FETCH, to "<relay>.exit") are not the reader's.
+    own = {e.id for e in streams if e.purpose in ("DIR_FETCH", "DIR_UPLOAD")}
+    reader = [(e.status, e.target_address, e.target_port) for e in streams if e.id not in own]
+    assert ("SUCCEEDED", address, 80) in reader
+    assert {(target, port) for _, target, port in reader} == {(address, 80)}, reader
