@@ -11,22 +11,22 @@ import pytest
 import requests
 
 from mirror import onion
-from mirror.build import write_build
+from mirror.build import build_site
 from mirror.errors import KeyFileError, TorError
 from mirror.testnet import free_ports
+from tests.conftest import ROOT
 from tests.tor_fixtures import fetch
 
 pytestmark = pytest.mark.tor
 
-PAGE = ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Mirror</title></head>"
-        "<body><h1>A mirror</h1><p>Read without a clickstream.</p></body></html>").encode()
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("build") / "site"
-    write_build(out, {"index.html": PAGE})
-    return out
+    """The seed page, built from site/ (the test fetches it back through tor and compares bytes)."""
+    return build_site(ROOT / "site", tmp_path_factory.mktemp("build") / "site").out
+
+
+def page_of(site) -> bytes:
+    return (site / "index.html").read_bytes()
 
 
 def start(site, state, testnet, **options) -> onion.OnionMirror:
@@ -54,7 +54,7 @@ def test_key_file_keeps_the_address_across_restarts_and_is_private(site, tmp_pat
     assert key.read_bytes().startswith(b"== ed25519v1-secret: type0 ==\0\0\0") and key.stat().st_size == 96
     with start(site, tmp_path / "b", testnet, key_file=key) as second:
         assert second.published.address == address
-        assert fetch(second.published.url, testnet.socks_port).content == PAGE
+        assert fetch(second.published.url, testnet.socks_port).content == page_of(site)
     key.chmod(0o644)
     with pytest.raises(KeyFileError, match="chmod 600"):
         onion.OnionMirror(site, tmp_path / "c", key_file=key)
@@ -73,7 +73,7 @@ def test_private_mirror_needs_the_readers_key(site, tmp_path, testnet):
             fetch(published.url, testnet.socks_port, timeout=20)
         client.msg(f"ONION_CLIENT_AUTH_ADD {published.service_id} x25519:{published.reader_key.private_base64()}")
         try:
-            assert fetch_until_ok(published.url, testnet.socks_port, 30).content == PAGE
+            assert fetch_until_ok(published.url, testnet.socks_port, 30).content == page_of(site)
         finally:
             client.msg(f"ONION_CLIENT_AUTH_REMOVE {published.service_id}")
     line = published.reader_key.auth_private_line(published.service_id)
@@ -92,7 +92,7 @@ def test_killed_tor_is_restarted_and_same_address_reachable_within_30s(site, tmp
             os.kill(mirror.tor.process.pid, signal.SIGKILL)
             began = time.monotonic()
             response = fetch_until_ok(f"http://{address}/", testnet.socks_port, 30)
-            assert time.monotonic() - began < 30 and response.content == PAGE
+            assert time.monotonic() - began < 30 and response.content == page_of(site)
             assert mirror.published.address == address
             assert any("tor stopped" in r for r in restarts)
         finally:
@@ -159,7 +159,7 @@ def test_cli_onion_testnet_prints_a_working_curl_command_and_exits_0_on_sigterm(
         reachable = time.monotonic() - began
         socks, url = re.search(r"curl --socks5-hostname 127\.0\.0\.1:(\d+) (http://\S+\.onion/)", out).groups()
         assert "Onion-Location: " + url in out and f'content="{url}"' in out
-        assert fetch(url, int(socks)).content == PAGE
+        assert fetch(url, int(socks)).content == page_of(site)
         tors = children(cli.pid)
         assert len(tors) >= 6 and reachable < 60  # the bench measures it; 2 shared cores vary
     finally:
