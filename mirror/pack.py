@@ -92,7 +92,7 @@ def default_key_path() -> Path:
 
 
 def load_signer(key_path: Path | None = None) -> Signer:
-    """The key at ``key_path`` (a key file or a HiddenServiceDir); without one, the default key, made on first use."""
+    """The key at ``key_path`` (a key file or a HiddenServiceDir), else the default key, made on first use."""
     if key_path:
         path = Path(key_path) / keys.SECRET_FILE if Path(key_path).is_dir() else Path(key_path)
         return Signer(keys.read_secret_key(path), path, False)

@@ -24,16 +24,20 @@ from tests.conftest import ROOT, need_shared
 from tests.test_keys import tor_hostname
 
 PAGE_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'"
-HEAD = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy"'
-        f' content="{PAGE_CSP}"><meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">'
+HEAD = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{PAGE_CSP}">'
+        '<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">'
         '<title>{t}</title></head><body>')
 PAGES = {
-    "index.html": '<h1 id="top">Home</h1><a href="about.html">About</a> <a href="docs/guide.html">Guide</a> '
-                  '<a href="docs/caf\u00e9.html">Caf\u00e9</a> <a href="seed.html">Seed</a> <a href="#top">Top</a>',
-    "about.html": '<h1 id="team">About</h1><a href="index.html">Home</a> <a href="docs/guide.html#part">Guide</a>',
-    "docs/guide.html": '<h1 id="part">Guide</h1><a href="../index.html">Home</a> <a href="../about.html#team">'
-                       'Team</a>',
-    "docs/caf\u00e9.html": '<h1>Caf\u00e9</h1><a href="guide.html">Guide</a> <a href="../index.html">Home</a>',
+    "index.html": '<h1 id="top">Home</h1><a href="about.html">About</a> <a href="docs/guide.html">Guide</a>'
+                  ' <a href="docs/caf\u00e9.html">Caf\u00e9</a> <a href="seed.html">Seed</a>'
+                  ' <a href="#top">Top</a>',
+    "about.html": '<h1 id="team">About</h1><a href="index.html">Home</a>'
+                  ' <a href="docs/guide.html#part">Guide</a>',
+    "docs/guide.html": '<h1 id="part">Guide</h1><a href="../index.html">Home</a>'
+                       ' <a href="../about.html#team">Team</a>',
+    "docs/caf\u00e9.html": '<h1>Caf\u00e9</h1><a href="guide.html">Guide</a>'
+                           ' <a href="../index.html">Home</a>',
 }
 
 
@@ -98,20 +102,19 @@ def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-# --- reproducible, complete archives -------------------------------------------------------------------------
+# --- reproducible, complete archives ---------------------------------------------------------------------
 
 def build_and_zip(tmp_path: Path, name: str, key: Path, tz: str, umask: int, mtime: int) -> bytes:
     out, archive_path = tmp_path / name / "site", tmp_path / f"{name}.zip"
-    script = ("import sys, pathlib; from mirror import build; from tests.test_pack import site_files, site_csp;"
-              " build.write_build(pathlib.Path(sys.argv[1]), site_files(), site_csp())")
+    script = ("import sys, pathlib; from mirror import build; from tests import test_pack as t;"
+              " build.write_build(pathlib.Path(sys.argv[1]), t.site_files(), t.site_csp())")
     env = {"PATH": "/usr/bin:/bin", "TZ": tz, "LANG": "C.UTF-8", "XDG_DATA_HOME": str(tmp_path / "xdg"),
            "HOME": str(tmp_path)}
-    subprocess.run(["sh", "-c", f'umask {umask:03o} && exec "$@"', "sh", sys.executable, "-c", script, str(out)],
-                   check=True, env=env, cwd=ROOT, capture_output=True)
+    with_umask = ["sh", "-c", f'umask {umask:03o} && exec "$@"', "sh", sys.executable]
+    subprocess.run([*with_umask, "-c", script, str(out)], check=True, env=env, cwd=ROOT, capture_output=True)
     for path in out.rglob("*"):
         os.utime(path, (mtime, mtime))
-    subprocess.run(["sh", "-c", f'umask {umask:03o} && exec "$@"', "sh", sys.executable, "-m", "mirror", "zip",
-                    str(out), "-o", str(archive_path), "--key", str(key)],
+    subprocess.run([*with_umask, "-m", "mirror", "zip", str(out), "-o", str(archive_path), "--key", str(key)],
                    check=True, env=env, cwd=tmp_path, capture_output=True)
     return archive_path.read_bytes()
 
@@ -147,7 +150,8 @@ def test_zip_ships_every_file_but_no_precompressed_variant_and_sha256sum_checks_
     assert {k: v for k, v in tree(tmp_path / "x").items() if k not in archive.METADATA} == \
         {k: v for k, v in tree(built).items() if k in shipped}
     if shutil.which("sha256sum"):  # coreutils checks the extracted copy on its own
-        subprocess.run(["sha256sum", "--quiet", "--strict", "-c", archive.SUMS], cwd=tmp_path / "x", check=True)
+        check_sums = ["sha256sum", "--quiet", "--strict", "-c", archive.SUMS]
+        subprocess.run(check_sums, cwd=tmp_path / "x", check=True)
 
 
 def test_unzip_tool_accepts_the_archive(good_zip):
@@ -224,10 +228,11 @@ def test_zip_refuses_symlinks_and_case_collisions(tmp_path):
 
 def test_zip_of_a_missing_folder_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["zip", str(tmp_path / "nope")])
-    assert result.exit_code == 1 and "is not a directory" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 1 and "is not a directory" in result.output
+    assert "Traceback" not in result.output
 
 
-# --- the signature: tor's key, an independent verifier, a real tor's address -----------------------------------
+# --- the signature: tor's key, an independent verifier, a real tor's address -------------------------------
 
 @pytest.mark.tor
 def test_signature_made_with_a_tor_key_verifies_independently_and_names_tors_address(built, tmp_path):
@@ -283,7 +288,8 @@ def test_adding_a_member_fails_verify(good_zip, tmp_path):
 
 def test_removing_a_member_fails_verify(good_zip, tmp_path):
     bad = write_zip(tmp_path / "bad.zip", [m for m in entries(good_zip) if m[0].filename != "about.html"])
-    assert verify.verify(bad).problems == [f"'about.html' is listed in {archive.SUMS} but missing from the archive."]
+    missing = f"'about.html' is listed in {archive.SUMS} but missing from the archive."
+    assert verify.verify(bad).problems == [missing]
 
 
 def test_altered_file_with_recomputed_sums_fails_the_signature(good_zip, tmp_path):
@@ -292,7 +298,7 @@ def test_altered_file_with_recomputed_sums_fails_the_signature(good_zip, tmp_pat
                if info.filename not in archive.METADATA}
     members = [(i, archive.format_sums(digests) if i.filename == archive.SUMS else d) for i, d in members]
     problems = verify.verify(write_zip(tmp_path / "bad.zip", members)).problems
-    assert len(problems) == 1 and "does not match" in problems[0] and "changed after it was signed" in problems[0]
+    assert len(problems) == 1 and "changed after it was signed" in problems[0], problems
 
 
 def test_swapping_the_signature_fails_verify(good_zip, built, tmp_path, key_file):
@@ -464,7 +470,7 @@ def test_extract_into_an_existing_empty_folder(good_zip, tmp_path):
 # --- the reader's view: a real browser on file:// -----------------------------------------------------------
 
 @pytest.mark.browser
-def test_browser_reads_the_extracted_zip_from_file_urls_clicking_every_link_without_leaving_it(good_zip, tmp_path):
+def test_browser_reads_unzipped_copy_from_file_urls_clicking_every_link_without_leaving_it(good_zip, tmp_path):
     from tests.browser import chromium
 
     folder = tmp_path / "unzipped"
