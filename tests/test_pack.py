@@ -470,7 +470,7 @@ def test_extract_into_an_existing_empty_folder(good_zip, tmp_path):
 # --- the reader's view: a real browser on file:// -----------------------------------------------------------
 
 @pytest.mark.browser
-def test_browser_reads_unzipped_copy_from_file_urls_clicking_every_link_without_leaving_it(good_zip, tmp_path):
+def test_browser_reads_unzipped_copy_from_file_urls_clicking_every_link_staying_inside(good_zip, tmp_path):
     from tests.browser import chromium
 
     folder = tmp_path / "unzipped"
