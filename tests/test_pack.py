@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from mirror import archive, audit, build, keys, pack, render, verify
 from mirror.cli import main
 from mirror.errors import AuditFailed, KeyFileError, PackError
-from tests.conftest import ROOT, need_shared
+from tests.conftest import ROOT, need_program, need_shared
 from tests.test_keys import tor_hostname
 
 PAGE_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'"
@@ -155,10 +155,9 @@ def test_zip_ships_every_file_but_no_precompressed_variant_and_sha256sum_checks_
         subprocess.run(check_sums, cwd=tmp_path / "x", check=True)
 
 
-def test_unzip_tool_accepts_the_archive(good_zip):
-    if not shutil.which("unzip"):
-        pytest.skip("unzip is not installed")
-    result = subprocess.run(["unzip", "-t", str(good_zip)], check=False, capture_output=True, text=True)
+def test_info_zip_unzip_accepts_the_archive(good_zip):
+    unzip = need_program("unzip")
+    result = subprocess.run([unzip, "-t", str(good_zip)], check=False, capture_output=True, text=True)
     assert result.returncode == 0 and "No errors detected" in result.stdout, result.stdout
 
 
