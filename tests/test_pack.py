@@ -125,6 +125,12 @@ def test_two_builds_two_zips_identical_bytes_across_time_zone_umask_and_mtime(tm
     assert first == second
 
 
+def test_zipping_the_unzipped_copy_again_gives_the_same_bytes(good_zip, key_file, tmp_path):
+    assert verify.verify(good_zip, extract=tmp_path / "copy").ok
+    again = pack.pack(tmp_path / "copy", tmp_path / "again.zip", key_file)
+    assert again.out.read_bytes() == good_zip.read_bytes()
+
+
 def test_entries_carry_no_time_owner_mode_or_extra_field(good_zip):
     infos = [info for info, _ in entries(good_zip)]
     assert [i.filename for i in infos[:-2]] == sorted((i.filename for i in infos[:-2]), key=str.encode)
