@@ -359,6 +359,7 @@ def test_verify_of_something_that_is_not_a_mirror_zip_is_one_clear_line(tmp_path
 
 # --- unsafe archives ----------------------------------------------------------------------------------------
 
+@pytest.mark.corpus
 def test_every_zipslip_corpus_archive_is_refused_and_writes_nothing_outside(tmp_path):
     corpus = need_shared("corpora/zipslip")
     evil = [Path("/tmp/evil.txt"), Path("/Temp/evil.txt")]
