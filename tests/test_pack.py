@@ -131,7 +131,7 @@ def test_zipping_the_unzipped_copy_again_gives_the_same_bytes(good_zip, key_file
     assert again.out.read_bytes() == good_zip.read_bytes()
 
 
-def test_entries_carry_no_time_owner_mode_or_extra_field(good_zip):
+def test_entries_carry_no_time_owner_mode_extra_field_or_secret(good_zip, key_file):
     infos = [info for info, _ in entries(good_zip)]
     assert [i.filename for i in infos[:-2]] == sorted((i.filename for i in infos[:-2]), key=str.encode)
     for info in infos:
@@ -140,6 +140,9 @@ def test_entries_carry_no_time_owner_mode_or_extra_field(good_zip):
         assert info.external_attr >> 16 == 0o100644 and info.create_system == 3
         assert info.flag_bits == 0x800  # UTF-8 names, nothing else (no data descriptor, no encryption)
     data = good_zip.read_bytes()
+    secret = keys.read_secret_key(key_file)
+    assert not any(secret[:32] in blob or keys.tor_key_blob(secret).encode() in blob
+                   for blob in [data] + [content for _, content in entries(good_zip)])
     for leak in {os.uname().nodename, os.environ.get("USER", ""), str(good_zip.parent)}:
         if len(leak) >= 6:
             assert leak.encode() not in data
