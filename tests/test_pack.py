@@ -164,6 +164,23 @@ def test_zip_ships_every_file_but_no_precompressed_variant_and_sha256sum_checks_
         subprocess.run(check_sums, cwd=tmp_path / "x", check=True)
 
 
+def test_empty_and_incompressible_files_are_stored_and_verify(tmp_path):
+    root = tmp_path / "b"
+    root.mkdir()
+    (root / "empty.txt").write_bytes(b"")
+    (root / "noise.bin").write_bytes(os.urandom(5000))
+    (root / "text.html").write_bytes(b"<p>compressible</p>" * 100)
+    archive_path = tmp_path / "x.zip"
+    pack.write_archive(pack.collect(root), archive_path, keys.generate_secret_key())
+    methods = {info.filename: info.compress_type for info, _ in entries(archive_path)}
+    assert methods["empty.txt"] == methods["noise.bin"] == zipfile.ZIP_STORED
+    assert methods["text.html"] == zipfile.ZIP_DEFLATED
+    report = verify.verify(archive_path, extract=tmp_path / "out")
+    assert report.ok, report.problems
+    unpacked = tree(tmp_path / "out")
+    assert {name: unpacked[name] for name in unpacked if name not in archive.METADATA} == tree(root)
+
+
 def test_info_zip_unzip_accepts_the_archive(good_zip):
     unzip = need_program("unzip")
     result = subprocess.run([unzip, "-t", str(good_zip)], check=False, capture_output=True, text=True)
