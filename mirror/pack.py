@@ -195,6 +195,8 @@ class ZipWriter:
         for record in self.central:
             self._write(record)
         count = len(self.central)
+        if self.offset >= ZIP32_LIMIT:
+            raise PackError("the site is too large for a plain zip (4 GiB with its index); split it.")
         self._write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, self.offset - start, start, 0))
         return self.offset
 
