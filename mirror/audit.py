@@ -122,6 +122,9 @@ def _audit_file(root: Path, rel: str, strict_links: bool) -> FileAudit:
         return fa
     if suffix == ".css":
         fa.check_css(data.decode("utf-8", "replace"), 1, "stylesheet")
+    elif "." not in name and b"<" not in data:
+        fa.is_page = False  # extensionless plain text: without a tag nothing can run or load
+        return fa
     else:
         fa.markup = True
         (audit_html if is_html else audit_xml)(fa, data)
