@@ -114,36 +114,54 @@ def scan_declarations(text: str) -> list[CssItem]:
 
 
 def _walk(tokens, items: list[CssItem]) -> None:
-    at_rule, first_in_prelude = None, False
-    for token in tokens:
+    """Collect items from a token list and every block and function in it (iteratively: a sheet may nest
+    blocks far deeper than Python recurses)."""
+    stack = [_Level(iter(tokens))]
+    while stack:
+        level = stack[-1]
+        token = next(level.tokens, None)
+        if token is None:
+            stack.pop()
+            continue
         kind = token.type
         if kind == "whitespace":
             continue
         if kind == "at-keyword":
-            at_rule, first_in_prelude = token.lower_value, True
-            if at_rule == "font-face":
+            level.at_rule, level.first_in_prelude = token.lower_value, True
+            if level.at_rule == "font-face":
                 items.append(CssItem("font-face", "@font-face", token.source_line))
             continue
         if kind == "url":
-            if at_rule != "namespace":  # a namespace URL is a name, never fetched
+            if level.at_rule != "namespace":  # a namespace URL is a name, never fetched
                 items.append(CssItem("url", token.value, token.source_line))
         elif kind == "string":
-            if at_rule == "import" and first_in_prelude:
+            if level.at_rule == "import" and level.first_in_prelude:
                 items.append(CssItem("import", token.value, token.source_line))
         elif kind == "function":
-            if not (at_rule == "namespace" and token.lower_name == "url"):
+            if not (level.at_rule == "namespace" and token.lower_name == "url"):
                 _function(token, items)
+                stack.append(_Level(iter(token.arguments)))
         elif kind == "ident":
             if token.lower_value in SCRIPT_PROPERTIES:
                 items.append(CssItem("script", token.value, token.source_line))
         elif kind in ("() block", "[] block", "{} block"):
-            _walk(token.content, items)
+            stack.append(_Level(iter(token.content)))
         if kind == "{} block" or (kind == "literal" and token.value == ";"):
-            at_rule = None
-        first_in_prelude = False
+            level.at_rule = None
+        level.first_in_prelude = False
+
+
+class _Level:
+    """Where the walk is in one token list: the at-rule whose prelude it is in, if any."""
+
+    __slots__ = ("tokens", "at_rule", "first_in_prelude")
+
+    def __init__(self, tokens):
+        self.tokens, self.at_rule, self.first_in_prelude = tokens, None, False
 
 
 def _function(token: FunctionBlock, items: list[CssItem]) -> None:
+    """A function's own meaning (its arguments are walked by the caller)."""
     name = token.lower_name
     if name in SCRIPT_FUNCTIONS:
         items.append(CssItem("script", f"{token.name}()", token.source_line))
@@ -151,5 +169,3 @@ def _function(token: FunctionBlock, items: list[CssItem]) -> None:
         for arg in token.arguments:
             if arg.type == "string":
                 items.append(CssItem("url", arg.value, arg.source_line))
-    _walk(token.arguments, items)
-

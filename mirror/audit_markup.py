@@ -105,11 +105,18 @@ def audit_html(fa: FileAudit, data: bytes) -> None:
     if problem:
         fa.add(1, "encoding", problem)
     tree = LexborHTMLParser(source)
-    _walk(fa, tree.root, Locator(source), {})
+    _walk(fa, tree.root, Locator(source))
 
 
-def _walk(fa: FileAudit, root, locator: Locator, seen: dict[str, int]) -> None:
-    for node in root.traverse(include_text=False):
+def _walk(fa: FileAudit, root, locator: Locator) -> None:
+    """Every element in document order, template contents where the template stands (iteratively)."""
+    seen: dict[str, int] = {}
+    stack = [root.traverse(include_text=False)]
+    while stack:
+        node = next(stack[-1], None)
+        if node is None:
+            stack.pop()
+            continue
         tag = node.tag
         if not tag or tag[0] == "-":
             continue  # comments, the document, fragments
@@ -124,8 +131,7 @@ def _walk(fa: FileAudit, root, locator: Locator, seen: dict[str, int]) -> None:
                      locate=lambda t=tag, n=nth: locator.locate(t, n), text=lambda n=node: n.text(deep=True))
         check_element(fa, el)
         if tag == "template":
-            for fragment in node.template_fragments():
-                _walk(fa, fragment, locator, seen)
+            stack += [fragment.traverse(include_text=False) for fragment in reversed(node.template_fragments())]
 
 
 def decode_page(data: bytes) -> tuple[bytes | str, str]:

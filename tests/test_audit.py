@@ -277,6 +277,25 @@ def test_malformed_input_never_crashes(tmp_path, content):
     assert report.files == 3
 
 
+def test_deep_nesting_is_walked_to_the_bottom(tmp_path):
+    write(tmp_path, {"index.html": page("<template>" * 3000 + "<img src=https://t.example/deep.png>"),
+                     "s.css": "{" * 20000 + "a{b:url(https://t.example/deep.png)}",
+                     "x.svg": "<svg>" + "<g>" * 3000 + "<image href='https://t.example/deep.png'/>" + "</g>" * 3000
+                              + "</svg>"})
+    found = {(f.file, f.rule) for f in audit.audit_dir(tmp_path).findings}
+    assert found == {("index.html", "remote-load"), ("s.css", "remote-load"), ("x.svg", "remote-load")}
+
+
+def test_a_file_the_audit_cannot_read_fails_closed(tmp_path, monkeypatch):
+    write(tmp_path, {"index.html": page("hi")})
+
+    def broken(fa, data):
+        raise ValueError("parser bug")
+    monkeypatch.setattr(audit, "audit_html", broken)
+    assert rules(tmp_path) == [("unparsable", "could not be audited (ValueError: parser bug); the audit "
+                                              "cannot vouch for it")]
+
+
 def test_line_numbers_point_at_the_tag(tmp_path):
     lines = ["<p>filler</p>"] * 38 + ['<img\n  src="https://cdn.example/a.png">', "<!-- <img src=x> -->",
                                       '<img srcset="https://cdn.example/b.png">']
