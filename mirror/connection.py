@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 
-from mirror import http, respond
+from mirror import http, resources, respond
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("mirror.serve.access")
@@ -128,7 +128,7 @@ class Connection(asyncio.Protocol):
         self.finish(out)
 
     def finish(self, out: list[bytes]) -> None:
-        """Write the last response, half-close, and drain the client's input for a moment (lingering close)."""
+        """Write the last response, half-close, and drain the client's input a moment (lingering close)."""
         self.buf = b""
         self.draining = True
         self.seen = self.state.tick
@@ -146,7 +146,7 @@ class Connection(asyncio.Protocol):
 
     async def _send_file(self, job: respond.FileJob, keep_alive: bool) -> None:
         try:
-            with open(job.path, "rb", opener=_nofollow) as f:
+            with open(job.path, "rb", opener=resources.open_nofollow) as f:
                 if os.fstat(f.fileno()).st_size != job.size:
                     raise OSError(f"{job.path} changed size while being served")
                 await asyncio.get_running_loop().sendfile(self.transport, f, job.offset, job.count)
@@ -183,7 +183,3 @@ class Connection(asyncio.Protocol):
                 self.finish([respond.error(408)])
         elif tick - self.seen > IDLE_TIMEOUT:
             self.transport.close()
-
-
-def _nofollow(path: str, flags: int) -> int:
-    return os.open(path, flags | os.O_NOFOLLOW)

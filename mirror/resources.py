@@ -83,8 +83,9 @@ def load(root: Path) -> Catalog:
     catalog = Catalog(Path(real_root), from_manifest=entries is not None)
     if entries is None:
         entries = scan(Path(real_root))
-        log.warning("%s has no .mirror/manifest.json: hashed %d file(s) at start; no precompressed variants "
-                    "and a default CSP (build it with mirror to get the page's own policy).", root, len(entries))
+        log.warning("%s has no .mirror/manifest.json: hashed %d file(s) at start; no precompressed "
+                    "variants and a default CSP (build it with mirror to get the page's own policy).",
+                    root, len(entries))
     budget = [MEMORY_TOTAL_LIMIT]
     for rel, meta in sorted(entries.items()):
         resource = load_resource(real_root, rel, meta, budget)
@@ -108,7 +109,8 @@ def read_manifest(root: Path) -> dict[str, dict] | None:
         if not isinstance(files, dict):
             raise TypeError("'files' is not an object")
     except (ValueError, KeyError, TypeError) as e:
-        raise ServeError(f"{path} is not a mirror manifest ({e}); rebuild the directory with mirror build.") from e
+        raise ServeError(f"{path} is not a mirror manifest ({e}); rebuild the directory with mirror build.") \
+            from e
     return files
 
 
@@ -187,7 +189,7 @@ def read_variant(path: str, coding: str, size: int | None, sha256: str | None, b
 def _read(path: str, keep: bool) -> tuple[bytes | None, str]:
     digest = hashlib.sha256()
     chunks = []
-    with open(path, "rb", opener=_nofollow) as f:
+    with open(path, "rb", opener=open_nofollow) as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
             if keep:
@@ -195,7 +197,8 @@ def _read(path: str, keep: bool) -> tuple[bytes | None, str]:
     return (b"".join(chunks) if keep else None), digest.hexdigest()
 
 
-def _nofollow(path: str, flags: int) -> int:
+def open_nofollow(path: str, flags: int) -> int:
+    """An ``opener`` that refuses a symlink as the last path component."""
     return os.open(path, flags | os.O_NOFOLLOW)
 
 

@@ -124,7 +124,8 @@ def serve_forever(root: Path, *, host: str = "127.0.0.1", port: int = 0, socket_
         if engine == "nginx":
             from mirror import nginx
 
-            server = nginx.start(root, host=host, port=port, socket_path=socket_path, allow_public=allow_public)
+            server = nginx.start(root, host=host, port=port, socket_path=socket_path,
+                                 allow_public=allow_public)
         else:
             server = start(root, host=host, port=port, socket_path=socket_path, allow_public=allow_public,
                            access_log=access_log)

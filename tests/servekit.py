@@ -15,7 +15,7 @@ from pathlib import Path
 from mirror import build
 
 PAGE = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Seed</title></head><body>"
-        + "".join(f"<p>Paragraph {i}: a mirror readers can read without a clickstream.</p>" for i in range(400))
+        + "".join(f"<p>Paragraph {i}: a mirror to read without a clickstream.</p>" for i in range(400))
         + "</body></html>").encode()
 PAGE_CSP = "default-src 'none'; style-src 'sha256-AAAA'; base-uri 'none'; form-action 'none'"
 ELEVEN = b"0123456789\n"
@@ -33,7 +33,7 @@ def write_site(out: Path, *, with_404: bool = True) -> dict[str, bytes]:
         "large.bin": LARGE,
     }
     if with_404:
-        files["404.html"] = b"<!doctype html><html lang=\"en\"><title>Missing</title><p>No such page here.</p></html>"
+        files["404.html"] = b'<!doctype html><html lang="en"><title>Missing</title><p>No such page here.</p>'
     build.write_build(out, files, {"index.html": PAGE_CSP})
     return files
 

@@ -23,8 +23,9 @@ REQUESTS = [
     ("/file", {"range": "bytes=-3"}), ("/.mirror/manifest.json", {}), ("/.htpasswd", {}),
     ("/docs/.env", {}),
 ]
-HOSTILE = ["/%2e%2e/secret.txt", "/../secret.txt", "/%252e%252e/secret.txt", "/..%5csecret.txt", "//secret.txt",
-           "/docs/..%2f..%2fsecret.txt", "/%c0%ae%c0%ae/secret.txt", "/.mirror/gz/index.html.gz"]
+HOSTILE = ["/%2e%2e/secret.txt", "/../secret.txt", "/%252e%252e/secret.txt", "/..%5csecret.txt",
+           "//secret.txt", "/docs/..%2f..%2fsecret.txt", "/%c0%ae%c0%ae/secret.txt",
+           "/.mirror/gz/index.html.gz"]
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +107,7 @@ def test_nginx_refuses_public_addresses_like_the_embedded_server(site):
 
 
 def test_the_serve_entry_point_runs_nginx(site, tmp_path):
-    """serve_forever(engine="nginx") is what `mirror serve --engine nginx` calls; ready() sees a live server."""
+    """serve_forever(engine="nginx") is what `mirror serve --engine nginx` calls; ready() sees it live."""
     seen = []
 
     def ready(server):
