@@ -1,1 +1,1 @@
-"""Benchmarks against peers: each runs as ``python -m bench.<name>``; ``python -m bench`` runs them all."""
+"""Benchmarks against peers. Run one with `python -m bench.<name>`, all with `python -m bench` (make bench)."""

@@ -33,7 +33,7 @@ SECTION_ID = re.compile(r"^[a-z][a-z0-9-]*$")
 @dataclass(frozen=True)
 class Section:
     id: str
-    title: str
+    title: str | None  # None: a section without a heading (a notice)
     html: str
     meta: dict
 
@@ -62,11 +62,12 @@ def load_config(site_dir: Path) -> dict:
     if not site_dir.is_dir():
         raise SiteError(site_dir, "is not a directory; point --site at a folder with a site.toml.")
     try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        config = tomllib.loads(text)
     except FileNotFoundError:
         raise SiteError(path, "is missing; a site needs a site.toml naming its sections.") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise SiteError(path, f"is not valid TOML ({e}).", line=_toml_line(e)) from e
+        raise SiteError(path, f"is not valid TOML ({e}).", line=_toml_line(e, text)) from e
     for key in ("title", "lang", "sections"):
         if key not in config:
             raise SiteError(path, f"has no '{key}' setting; add it.")
@@ -88,9 +89,10 @@ def load_section(site_dir: Path, section_id: str) -> Section:
     except UnicodeDecodeError as e:
         raise SiteError(path, f"is not UTF-8 text ({e.reason} at byte {e.start}).") from e
     meta, body = split_front_matter(path, text)
-    if "title" not in meta:
-        raise SiteError(path, "front matter has no 'title'; add title = \"...\".", line=2)
-    return Section(section_id, meta["title"], markdown().render(body), meta)
+    title = meta.get("title")
+    if title is not None and not isinstance(title, str):
+        raise SiteError(path, "front matter 'title' must be a string.", line=2)
+    return Section(section_id, title, markdown().render(body), meta)
 
 
 def split_front_matter(path: Path, text: str) -> tuple[dict, str]:
@@ -100,14 +102,14 @@ def split_front_matter(path: Path, text: str) -> tuple[dict, str]:
     try:
         meta = tomllib.loads(match.group(1))
     except tomllib.TOMLDecodeError as e:
-        line = _toml_line(e)
+        line = _toml_line(e, match.group(1))
         raise SiteError(path, f"front matter is not valid TOML ({e}).", line=line + 1 if line else None) from e
     return meta, text[match.end():]
 
 
 def markdown() -> MarkdownIt:
     """CommonMark with raw HTML (the site is trusted; the audit checks the result) and {.class} attrs."""
-    return MarkdownIt("commonmark", {"html": True, "typographer": False}).use(attrs_block_plugin).use(attrs_plugin)
+    return MarkdownIt("commonmark", {"html": True, "xhtmlOut": False}).use(attrs_block_plugin).use(attrs_plugin)
 
 
 def template_env(site_dir: Path) -> jinja2.Environment:
@@ -141,7 +143,10 @@ def content_security_policy(css: str) -> str:
     return f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
 
 
-def _toml_line(e: Exception) -> int | None:
+def _toml_line(e: Exception, text: str = "") -> int | None:
+    """The line of a TOML error (Python 3.11's TOMLDecodeError only says it in the message)."""
+    if "end of document" in str(e) and text:
+        return text.count("\n") + 1
     return getattr(e, "lineno", None) or _first_int(re.search(r"line (\d+)", str(e)))
 
 
