@@ -293,12 +293,12 @@ def test_a_new_build_swapped_in_is_served_without_a_restart(tmp_path):
     root = tmp_path / "site"
     write_site(root)
     with serve.start(root) as running:
-        assert fetch(running, "/file").body == ELEVEN
-        build.write_build(root, {"index.html": PAGE, "file": b"rebuilt\n"})
+        assert fetch(running, "/style.css").body != b"rebuilt\n"
+        build.write_build(root, {"index.html": PAGE, "style.css": b"rebuilt\n"})
         deadline = time.monotonic() + 10
-        while fetch(running, "/file").body != b"rebuilt\n" and time.monotonic() < deadline:
+        while fetch(running, "/style.css").body != b"rebuilt\n" and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert fetch(running, "/file").body == b"rebuilt\n"
+        assert fetch(running, "/style.css").body == b"rebuilt\n"
         assert fetch(running, "/about").status == 404
 
 
