@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import socket
 
 from mirror import http, resources, respond
@@ -24,7 +25,7 @@ STALL_TIMEOUT = 60  # seconds a client may leave a response unread
 LINGER = 2  # seconds to drain a client's input after the last response, before closing
 FLUSH_AT = 64 << 10  # bytes of queued responses written at once while answering a pipelined batch
 SENDFILE_RATE = 16 << 10  # bytes/s a large download must at least average
-MAX_CONNECTIONS = 4096
+MAX_CONNECTIONS = min(4096, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64)  # leave fds for files
 
 
 class Connection(asyncio.Protocol):

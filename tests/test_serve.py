@@ -18,7 +18,8 @@ import pytest
 
 from mirror import build, connection, serve
 from mirror.errors import ServeError
-from tests.servekit import ELEVEN, LARGE, PAGE, PAGE_CSP, etag_of, fetch, parse_all, raw, request, write_site
+from tests.servekit import (ELEVEN, LARGE, PAGE, PAGE_CSP, connect, etag_of, fetch, parse_all, raw, read_response,
+                            request, write_site)
 
 PRIVACY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -317,3 +318,24 @@ def test_the_access_log_is_off_by_default_and_never_has_addresses(site, caplog):
 def test_if_none_match_is_evaluated_before_range(server):
     r = fetch(server, "/file", range="bytes=0-3", if_none_match=etag_of(ELEVEN))
     assert r.status == 304
+
+
+def test_a_request_pipelined_behind_a_file_sent_from_disk_is_answered_after_it(server):
+    data = request("/large.bin") + request("/file", headers={"Connection": "close"})
+    responses = parse_all(raw(server, data, timeout=20))
+    assert [r.status for r in responses] == [200, 200]
+    assert responses[0].body == LARGE and responses[1].body == ELEVEN
+
+
+def test_a_client_that_does_not_read_gets_no_more_answers_queued(server):
+    """Flow control: 2,000 pipelined requests for a 27 KB page are not all answered into memory at once."""
+    count = 2000
+    with connect(server, timeout=30) as sock:
+        sock.sendall(request("/") * count)
+        time.sleep(1.0)
+        (conn,) = [c for c in server._state.connections if c.transport.get_write_buffer_size() or c.buf]
+        assert conn.transport.get_write_buffer_size() < 4 << 20
+        received, reader = 0, sock.makefile("rb")
+        for _ in range(count):
+            received += read_response(reader).status == 200
+    assert received == count
