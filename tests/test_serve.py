@@ -18,8 +18,20 @@ import pytest
 
 from mirror import build, connection, serve
 from mirror.errors import ServeError
-from tests.servekit import (ELEVEN, LARGE, PAGE, PAGE_CSP, connect, etag_of, fetch, parse_all, raw, read_response,
-                            request, write_site)
+from tests.servekit import (
+    ELEVEN,
+    LARGE,
+    PAGE,
+    PAGE_CSP,
+    connect,
+    etag_of,
+    fetch,
+    parse_all,
+    raw,
+    read_response,
+    request,
+    write_site,
+)
 
 PRIVACY_HEADERS = {
     "x-content-type-options": "nosniff",
