@@ -87,12 +87,12 @@ class Connection(asyncio.Protocol):
 
     def answer(self) -> None:
         """Answer every complete request in the buffer, in order, in as few writes as possible."""
-        buf, out, queued = self.buf, [], 0
+        buf, pos, size, out, queued = self.buf, 0, len(self.buf), [], 0
         catalog, log_access = self.state.catalog, self.state.access_log
-        while buf:
-            end = buf.find(b"\r\n\r\n", 0, http.MAX_HEAD + 4)
+        while pos < size:
+            end = buf.find(b"\r\n\r\n", pos, pos + http.MAX_HEAD + 4)
             if end < 0:
-                problem = http.incomplete_head_problem(buf)
+                problem = http.incomplete_head_problem(buf[pos:])
                 if problem is not None:
                     return self.fail(out, problem)
                 if self.head_started is None:
@@ -100,16 +100,16 @@ class Connection(asyncio.Protocol):
                 break
             self.head_started = None
             try:
-                req = http.parse_head(buf[:end])
+                req = http.parse_head(buf[pos:end])
             except http.BadRequest as problem:
                 return self.fail(out, problem)
-            buf = buf[end + 4:]
+            pos = end + 4
             data, job = respond.respond(catalog, req)
             if log_access:
                 access.info("%s %s %s", req.method.decode(), req.path, data[9:12].decode())
             out.append(data)
             if job is not None:
-                self.buf = buf
+                self.buf = buf[pos:]
                 return self.send_file(out, job, req.keep_alive)
             if not req.keep_alive:
                 return self.finish(out)
@@ -119,7 +119,7 @@ class Connection(asyncio.Protocol):
                 out, queued = [], 0
                 if self.write_paused:
                     break
-        self.buf = buf
+        self.buf = buf[pos:] if pos else buf
         if out:
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
 
