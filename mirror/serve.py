@@ -118,6 +118,10 @@ def serve_forever(root: Path, *, host: str = "127.0.0.1", port: int = 0, socket_
                   allow_public: bool = False, access_log: bool = False, engine: str = "mirror",
                   ready=None) -> None:
     """Serve until SIGTERM or SIGINT; ``ready(server)`` is called once it listens (the CLI prints there)."""
+    if engine not in ("mirror", "nginx"):
+        raise ServeError(f"unknown engine {engine!r}: use 'mirror' (the embedded server) or 'nginx'.")
+    if engine == "nginx" and access_log:
+        raise ServeError("--access-log works with the embedded server only; nginx runs with no logs.")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:

@@ -117,3 +117,10 @@ def test_the_serve_entry_point_runs_nginx(site, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         serve.serve_forever(site, engine="nginx", ready=ready)
     assert seen == [PAGE]
+
+
+def test_options_nginx_cannot_honour_are_refused(site):
+    with pytest.raises(serve.ServeError, match="--access-log works with the embedded server only"):
+        serve.serve_forever(site, engine="nginx", access_log=True)
+    with pytest.raises(serve.ServeError, match="unknown engine"):
+        serve.serve_forever(site, engine="apache")
