@@ -30,6 +30,7 @@ MEMORY_TOTAL_LIMIT = 256 << 20  # ... until this many bytes are held; the rest i
 PAGE_CSP = ("default-src 'none'; img-src 'self' data:; style-src 'self'; font-src 'self'; media-src 'self'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 ASSET_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+NEVER_IN_CSP = ("upgrade-insecure-requests", "block-all-mixed-content")
 FIXED_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
@@ -203,11 +204,13 @@ def open_nofollow(path: str, flags: int) -> int:
 
 
 def csp_for(ctype: str, csp: str | None) -> str:
+    """The policy header: the build's, never framed, and never upgrading requests (it breaks http onions)."""
     if not csp:
         return PAGE_CSP if ctype.startswith(("text/html", "application/xhtml")) else ASSET_CSP
-    if "frame-ancestors" not in csp:
-        csp = f"{csp.rstrip().rstrip(';')}; frame-ancestors 'none'"
-    return csp
+    kept = [d.strip() for d in csp.split(";") if d.strip() and d.split()[0].lower() not in NEVER_IN_CSP]
+    if not any(d.split()[0].lower() == "frame-ancestors" for d in kept):
+        kept.append("frame-ancestors 'none'")
+    return "; ".join(kept)
 
 
 def cache_control(ctype: str) -> str:

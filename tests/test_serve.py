@@ -351,3 +351,13 @@ def test_a_client_that_does_not_read_gets_no_more_answers_queued(server):
         for _ in range(count):
             received += read_response(reader).status == 200
     assert received == count
+
+
+def test_the_csp_header_never_upgrades_requests_and_always_forbids_framing():
+    from mirror.resources import csp_for
+
+    built = "default-src 'none'; upgrade-insecure-requests; style-src 'self'; block-all-mixed-content"
+    assert csp_for("text/html", built) == "default-src 'none'; style-src 'self'; frame-ancestors 'none'"
+    own = csp_for("text/html", "default-src 'none'; frame-ancestors 'self'")
+    assert own == "default-src 'none'; frame-ancestors 'self'"
+    assert "frame-ancestors 'none'" in csp_for("image/png", None)
