@@ -26,7 +26,7 @@ from mirror.errors import ServeError
 log = logging.getLogger(__name__)
 
 MEMORY_FILE_LIMIT = 1 << 20  # files up to this size are held in memory ...
-MEMORY_TOTAL_LIMIT = 256 << 20  # ... until this many bytes are held; the rest is sent from disk
+MEMORY_TOTAL_LIMIT = 128 << 20  # ... until this many bytes are held; the rest is sent from disk
 PAGE_CSP = ("default-src 'none'; img-src 'self' data:; style-src 'self'; font-src 'self'; media-src 'self'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 ASSET_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"

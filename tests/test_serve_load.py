@@ -46,6 +46,7 @@ def run_wrk(wrk: str, url: str, script: Path, connections: int, seconds: int) ->
 
 @pytest.fixture
 def cli_server(tmp_path):
+    need_program("wrk")
     root = tmp_path / "site"
     write_site(root)
     with subprocess.Popen([sys.executable, "-m", "mirror", "serve", str(root)], stdout=subprocess.PIPE,
