@@ -361,3 +361,18 @@ def test_the_csp_header_never_upgrades_requests_and_always_forbids_framing():
     own = csp_for("text/html", "default-src 'none'; frame-ancestors 'self'")
     assert own == "default-src 'none'; frame-ancestors 'self'"
     assert "frame-ancestors 'none'" in csp_for("image/png", None)
+
+
+@pytest.mark.parametrize("host, family", [("::1", socket.AF_INET6), ("[::1]", socket.AF_INET6),
+                                          ("localhost", socket.AF_INET)])
+def test_ipv6_loopback_and_localhost_are_served(site, host, family):
+    with serve.start(site, host=host) as running:
+        address = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+        shown = "[::1]" if family == socket.AF_INET6 else "127.0.0.1"
+        assert running.url == f"http://{shown}:{running.port}/"
+        with socket.socket(family) as sock:
+            sock.settimeout(5)
+            sock.connect((address, running.port))
+            sock.sendall(request("/file", headers={"Connection": "close"}))
+            reply = sock.makefile("rb").read()
+    assert parse_all(reply)[0].body == ELEVEN
