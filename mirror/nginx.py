@@ -274,6 +274,7 @@ def wait_until_listening(server: NginxServer, proc: subprocess.Popen, state: Pat
             if server.socket_path:
                 with socket.socket(socket.AF_UNIX) as probe:
                     probe.connect(os.fspath(server.socket_path))
+                os.chmod(server.socket_path, 0o660)  # as the embedded server: owner and group only
             else:
                 socket.create_connection((server.host.strip("[]"), server.port), timeout=1).close()
             return

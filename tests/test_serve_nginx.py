@@ -97,6 +97,7 @@ def test_nginx_on_a_unix_socket_and_its_state_is_removed(site, tmp_path):
     path = tmp_path / "nginx.sock"
     with nginx.start(site, socket_path=path) as engine:
         assert engine.url is None and fetch(engine, "/file").body == ELEVEN
+        assert oct(path.stat().st_mode & 0o777) == "0o660"
         state = engine.state
     assert not path.exists() and not state.exists()
 
