@@ -14,18 +14,18 @@ from mirror import onion
 from mirror.build import write_build
 from mirror.errors import KeyFileError, TorError
 from mirror.testnet import free_ports
+from tests.servekit import PAGE_CSP, page
 from tests.tor_fixtures import fetch
 
 pytestmark = pytest.mark.tor
 
-PAGE = ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Mirror</title></head>"
-        "<body><h1>A mirror</h1><p>Read without a clickstream.</p></body></html>").encode()
+PAGE = page("Mirror", "<h1>A mirror</h1><p>Read without a clickstream.</p>")
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("build") / "site"
-    write_build(out, {"index.html": PAGE})
+    write_build(out, {"index.html": PAGE}, {"index.html": PAGE_CSP})
     return out
 
 
@@ -81,23 +81,39 @@ def test_private_mirror_needs_the_readers_key(site, tmp_path, testnet):
 
 
 def test_killed_tor_is_restarted_and_same_address_reachable_within_30s(site, tmp_path, testnet):
-    restarts = []
-    with start(site, tmp_path / "state", testnet, on_event=lambda k, d: restarts.append(d) if k == "restart"
-               else None) as mirror:
+    """A reader who had the page reloads it once the service says it is republished.
+
+    (A reader whose tor asks for the descriptor during the ~3 s gap may get the dead one from every
+    responsible HSDir and, by tor's client rules, not ask again for minutes: measured, see the report.)
+    """
+    events = []
+    with start(site, tmp_path / "state", testnet, on_event=lambda k, d: events.append((k, d))) as mirror:
         address = mirror.published.address
+        assert fetch(mirror.published.url, testnet.socks_port).content == PAGE
         stop = threading.Event()
         supervisor = threading.Thread(target=mirror.run, args=(stop,), kwargs={"interval": 0.2})
         supervisor.start()
         try:
             os.kill(mirror.tor.process.pid, signal.SIGKILL)
             began = time.monotonic()
-            response = fetch_until_ok(f"http://{address}/", testnet.socks_port, 30)
+            while sum(kind == "published" for kind, _ in events) < 2 and time.monotonic() - began < 30:
+                time.sleep(0.05)
+            response = fetch_until_ok(f"http://{address}/", testnet.socks_port, 30 - (time.monotonic() - began))
             assert time.monotonic() - began < 30 and response.content == PAGE
-            assert mirror.published.address == address
-            assert any("tor stopped" in r for r in restarts)
+            assert [d.address for k, d in events if k == "published"] == [address, address]
+            assert any(k == "restart" and "tor stopped" in d for k, d in events)
         finally:
             stop.set()
             supervisor.join()
+
+
+def test_stopped_server_is_restarted_by_the_supervisor(site, tmp_path, testnet):
+    events = []
+    with start(site, tmp_path / "state", testnet, on_event=lambda k, d: events.append((k, d))) as mirror:
+        mirror.server.stop()
+        mirror.check()
+        assert ("restart", "the server stopped; restarting it") in events
+        assert fetch(mirror.published.url, testnet.socks_port).content == PAGE
 
 
 def test_unreachable_network_ends_with_a_clear_error_within_the_timeout(site, tmp_path):
@@ -144,10 +160,10 @@ def test_cli_onion_testnet_prints_a_working_curl_command_and_exits_0_on_sigterm(
     import subprocess
     import sys
 
-    from tests.tor_fixtures import CLI_BOOT, children
+    from tests.tor_fixtures import CLI, children
 
     began = time.monotonic()
-    cli = subprocess.Popen([sys.executable, "-c", CLI_BOOT, "onion", "--testnet", str(site)], text=True,
+    cli = subprocess.Popen([sys.executable, *CLI, "onion", "--testnet", str(site)], text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=os.path.dirname(os.path.dirname(
                                os.path.abspath(__file__))))
     try:
