@@ -210,3 +210,36 @@ def test_firefox_esr_with_safest_prefs_reads_the_onion_and_nothing_else(site, tm
     reader = [(e.status, e.target_address, e.target_port) for e in streams if e.id not in own]
     assert ("SUCCEEDED", address, 80) in reader
     assert {(target, port) for _, target, port in reader} == {(address, 80)}, reader
+
+
+def test_torrc_example_publishes_the_build_with_a_key_moved_from_mirror(site, tmp_path, testnet):
+    """torrc.example, paths adapted and joined to the private network, run by a plain tor."""
+    import re
+
+    from mirror import keys, serve
+    from mirror.testnet import write_torrc
+    from mirror.tor import start_and_await
+    from tests.conftest import ROOT
+
+    secret = keys.generate_secret_key()
+    hs_dir = tmp_path / "hs"
+    hs_dir.mkdir(mode=0o700)
+    keys.write_secret_key(hs_dir / "hs_ed25519_secret_key", secret)  # as `mirror onion --key` writes it
+    socket_path = tmp_path / "http.sock"
+    example = (ROOT / "torrc.example").read_text()
+    example = example.replace("/var/lib/tor/mirror/", f"{hs_dir}/").replace("/run/mirror/http.sock", str(socket_path))
+    options = [line.split(None, 1) for line in example.splitlines() if line.strip() and not line.startswith("#")]
+    assert ["HiddenServicePort", f"80 unix:{socket_path}"] in options
+    torrc = tmp_path / "torrc"
+    write_torrc(torrc, {**testnet.tor_options(), "DataDirectory": str(tmp_path / "data"), "Log": "notice stdout"})
+    torrc.write_text(torrc.read_text() + "\n".join(" ".join(o) for o in options) + "\n")
+    with serve.start(site, socket_path=socket_path):
+        process = start_and_await(torrc, None, 60)
+        try:
+            address = (hs_dir / "hostname").read_text().strip()
+            assert address == keys.onion_address(keys.public_key(secret))
+            assert re.fullmatch(r"[a-z2-7]{56}\.onion", address)
+            assert fetch_until_ok(f"http://{address}/", testnet.socks_port, 30).content == PAGE
+        finally:
+            process.terminate()
+            process.wait(10)
