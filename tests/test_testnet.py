@@ -15,7 +15,7 @@ from mirror.errors import TorError
 from mirror import testnet as tn
 from mirror.testnet import consensus_relays, free_ports, tor_args
 from tests.conftest import ROOT
-from tests.tor_fixtures import CLI_BOOT, children
+from tests.tor_fixtures import CLI, children
 
 pytestmark = pytest.mark.tor
 
@@ -51,7 +51,7 @@ def test_network_runs_every_relay_in_consensus_and_only_private_options(testnet)
 
 
 def test_cli_testnet_stops_every_tor_and_removes_its_folder_on_sigterm():
-    cli = subprocess.Popen([sys.executable, "-c", CLI_BOOT, "testnet"], cwd=ROOT, text=True,
+    cli = subprocess.Popen([sys.executable, *CLI, "testnet"], cwd=ROOT, text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         first = cli.stdout.readline()
