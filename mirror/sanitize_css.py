@@ -224,8 +224,10 @@ class _Walk:
 
     def url(self, raw: str, kind: str) -> str:
         target = links.locate(raw, self.base, self.out, self.site)
-        if target.kind in ("local", "fragment"):
+        if target.kind == "local":
             return target.url
+        if target.kind == "fragment":  # url(#id) names inline SVG, which pages do not keep
+            raise Drop("css reference to inline svg")
         raise Drop(kind)
 
 

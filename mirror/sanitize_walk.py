@@ -11,10 +11,11 @@ from collections import Counter
 from urllib.parse import urljoin, urlsplit
 
 from mirror import links
-from mirror.sanitize_rules import (HEAD_LINK_KEEP, HEAD_LINK_KIND, LAZY_ATTRS, LOAD_ATTRS, META_KEEP,
-                                   PLACEHOLDER, REMOVED_KIND, SPACED_UNWRAP)
+from mirror.sanitize_rules import (DROP_WITH_CONTENT, HEAD_LINK_KEEP, HEAD_LINK_KIND, LAZY_ATTRS, LOAD_ATTRS,
+                                   META_KEEP, PLACEHOLDER, REMOVED_KIND, SPACED_UNWRAP)
 
 _REFRESH_URL = "url="
+_DROPPED = ", ".join(sorted(DROP_WITH_CONTENT - {"head", "title", "meta", "link", "base"}))
 # The elements the walk looks at (found by lexbor in one pass): the rest is left to nh3's allowlist.
 _WALKED = ", ".join(["[style]", "a[href]", *LOAD_ATTRS, *REMOVED_KIND, *SPACED_UNWRAP])
 
@@ -30,6 +31,7 @@ class PageWalk:
         self.style_classes: dict[str, str] = {}
         self._later: list = []
         self._located: dict[str, links.Target] = {}
+        self.approved: set[str] = set()  # every src/srcset/poster value the walk wrote
 
     def run(self) -> None:
         self.read_base()
@@ -40,6 +42,8 @@ class PageWalk:
             action()
         for node in self.tree.css("noscript"):  # nh3 would read its content as text: unwrap it here
             node.unwrap()
+        for node in self.tree.css(_DROPPED):  # gone before serializing: nothing left to re-parse differently
+            node.decompose()
         root, body = self.tree.root, self.tree.body
         self.html_attrs = _pick(root, ("lang", "dir")) if root else []
         self.body_attrs = _pick(body, ("id", "class", "lang", "dir")) if body else []
@@ -163,6 +167,7 @@ class PageWalk:
             new = self.srcset(value) if name == "srcset" else self.load(value)
             if new:
                 node.attrs[name] = new
+                self.approved.add(new)
             else:
                 del node.attrs[name]
         kept = node.attributes

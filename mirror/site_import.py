@@ -20,11 +20,13 @@ from mirror import build
 from mirror.errors import BuildError
 from mirror.images import NotAnImage, strip_metadata
 from mirror.sanitize import Sanitizer
+from mirror.site_fragments import fix_fragments
 from mirror.site_map import SourceFile, SourceSite
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
+SVG_NS = "http://www.w3.org/2000/svg"
 SVG_FORBIDDEN_TAGS = frozenset({"script", "foreignobject", "iframe", "object", "embed", "handler", "listener",
                                 "set", "animate", "animatetransform", "animatemotion", "style", "image",
                                 "use", "feimage", "a"})
@@ -70,6 +72,11 @@ def build_from(source: Path, out: Path, base_url: str | None = None, external_li
         if progress:
             progress(done, len(todo), entry.rel)
     job.add_root_index()
+    pages = {rel: job.files[rel] for rel in job.csp}
+    for page, href in fix_fragments(pages):
+        job.removed["link to a missing #fragment (fixed)"] += 1
+        job.broken.add((page, href))
+    job.files.update(pages)
     result = build.write_build(out, job.files, job.csp)
     return ImportReport(out, job.pages, len(job.files) - job.pages, dict(sorted((k, n) for k, n in job.removed.items() if n)),
                         tuple(job.dropped), tuple(job.warnings + sorted(job.page_warnings)), tuple(sorted(job.broken)),
@@ -159,7 +166,10 @@ def _svg_risk(data: bytes) -> str:
     except ET.ParseError as e:
         return f"is not well-formed XML ({e})"
     for element in root.iter():
-        tag = str(element.tag).rsplit("}", 1)[-1].lower()
+        namespace, _, tag = str(element.tag).rpartition("}")
+        tag = tag.lower()
+        if namespace != "{" + SVG_NS:
+            return f"contains <{tag}>, which is not SVG"
         if tag in SVG_FORBIDDEN_TAGS:
             return f"contains <{tag}>"
         for name, value in element.attrib.items():
