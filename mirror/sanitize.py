@@ -90,10 +90,10 @@ class Sanitizer:
         walk.removed["comment"] += text.count("<!--")
         walk.removed["event handler"] += len(_EVENT_HANDLER.findall(text))  # nh3 removes them all
         body = self.cleaner.clean(walk.body_html())
-        css = walk.stylesheet()
-        csp = CSP.format(hashes=f" 'sha256-{_sha256(css)}'" if css else "")
+        styles = [(media, _as_parsed(css)) for media, css in walk.stylesheets()]
+        csp = CSP.format(hashes="".join(f" 'sha256-{_sha256(css)}'" for css in dict.fromkeys(c for _, c in styles)))
         page = Page(b"", csp, walk.removed, sorted(walk.warnings), sorted(walk.broken))
-        page.html = _document(walk, csp, css, body).encode("utf-8")
+        page.html = _document(walk, csp, styles, body).encode("utf-8")
         return page
 
 
@@ -117,6 +117,11 @@ def decode(data: bytes) -> str:
         return data.decode("windows-1252" if encoding == "utf-8" else encoding, "replace")
 
 
+def _as_parsed(css: str) -> str:
+    """The text a browser will hash: the HTML parser turns CR LF and CR into LF and NUL into U+FFFD."""
+    return css.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
+
+
 def _sha256(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
@@ -129,15 +134,14 @@ def _escape(value: str) -> str:
     return html.escape(value, quote=False).replace('"', "&quot;")
 
 
-def _document(walk: PageWalk, csp: str, css: str, body: str) -> str:
+def _document(walk: PageWalk, csp: str, styles: list[tuple[str | None, str]], body: str) -> str:
     head = ['<meta charset="utf-8">', f'<meta http-equiv="Content-Security-Policy"{_attrs([("content", csp)])}>',
             '<meta name="referrer" content="no-referrer">']
     head += [f"<meta{_attrs([('name', name), ('content', value)])}>" for name, value in walk.metas]
     head.append(f"<title>{html.escape(walk.title, quote=False)}</title>")
     head += [f'<link rel="{rel}"{_attrs([("href", href), ("media", media)])}>'
              for rel, href, media in walk.head_links]
-    if css:
-        head.append(f"<style>{css}</style>")
+    head += [f"<style{_attrs([('media', media)])}>{css}</style>" for media, css in styles]
     return ("<!DOCTYPE html>\n"
             f"<html{_attrs(walk.html_attrs)}>\n<head>\n" + "\n".join(head) + "\n</head>\n"
             f"<body{_attrs(walk.body_attrs)}>\n{walk.preface()}{body}\n</body>\n</html>\n")

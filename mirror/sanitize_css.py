@@ -19,28 +19,32 @@ from mirror.sanitize_rules import (CSS_DROP_AT_RULES, CSS_DROP_FUNCTIONS, CSS_DR
                                    CSS_RISKY,                                    CSS_HIDING, CSS_PAGE_SELECTORS, CSS_URL_FUNCTIONS, FALLBACK_FONT,
                                    GENERIC_FONTS)
 
-_CSS_LEXEME = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|/\*.*?(?:\*/|\Z)|\\.|[{}]|"
-                        r"[^\"'/\\{}]+|/", re.S)
+_CSS_LEXEME = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|/\*.*?(?:\*/|\Z)|\\.|"
+                         r"url\(\s*[^\"'\s)](?:[^)\\]|\\.)*\)?|[-\w]+\(|[{}()\[\]]|[^\"'/\\{}()\[\]u]+|[/u]",
+                         re.S | re.I)
+_OPENERS = {"{": "}", "[": "]", "(": ")"}
 _PLAIN_NAME = re.compile(r"-?-?[a-z][a-z0-9-]*")
 RULE_BLOCK_AT = frozenset({"media", "supports", "layer", "container", "scope", "starting-style",
                            "keyframes", "-webkit-keyframes", "-moz-keyframes"})
 
 
 def top_level_chunks(text: str):
-    """Split a stylesheet after each top-level ``}`` (strings, comments and escapes skipped as CSS does).
+    """Split a stylesheet after each top-level ``{}`` block, reading blocks as CSS does.
 
-    Used only to choose which parts need the full tinycss2 walk: a chunk without any risky word (see
-    CSS_RISKY; none contains ``}``, so none can straddle two chunks) cannot load or run anything, and
-    the walk leaves no remote url() in the others, whatever context a browser reads them in.
+    Strings, comments, escapes and unquoted url() are skipped; ``()``, ``[]`` and ``{}`` nest, and a
+    closer that does not match the open block is ignored (so ``<![CDATA[ a{} ]]>`` stays one chunk, dead
+    as a browser reads it). Used only to choose which parts need the full tinycss2 walk: a chunk
+    without any risky word (see CSS_RISKY; none contains ``}``, so none can straddle two chunks)
+    cannot load or run anything, and the walk leaves no remote url() in the others.
     """
-    depth, start = 0, 0
+    stack, start = [], 0
     for match in _CSS_LEXEME.finditer(text):
         token = match.group()
-        if token == "{":
-            depth += 1
-        elif token == "}":
-            depth = max(0, depth - 1)
-            if depth == 0:
+        if token in _OPENERS or token.endswith("("):
+            stack.append(_OPENERS.get(token, ")"))
+        elif stack and token == stack[-1]:
+            stack.pop()
+            if not stack and token == "}":
                 yield text[start:match.end()]
                 start = match.end()
     if start < len(text):

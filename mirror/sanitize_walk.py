@@ -76,7 +76,7 @@ class PageWalk:
             css = self.s.css.stylesheet(node.text(), self.base, self.out, self.removed)
             media = node.attributes.get("media")
             if css:
-                self.css_parts.append(f"@media {media}{{{css}}}" if media and "{" not in media else css)
+                self.css_parts.append((media, css))
         if self.tree.scripts_contain("serviceWorker"):
             self.removed["service worker"] += 1
 
@@ -212,9 +212,11 @@ class PageWalk:
         body = self.tree.body
         return body.html if body is not None else ""
 
-    def stylesheet(self) -> str:
-        rules = [f".{name}{{{css}}}" for css, name in self.style_classes.items()]
-        return "\n".join(self.css_parts + rules)
+    def stylesheets(self) -> list[tuple[str | None, str]]:
+        """(media, css) per <style> block, kept apart as in the page (a block's syntax errors stay in it);
+        the classes made from style="" come last, as inline styles win."""
+        rules = "\n".join(f".{name}{{{css}}}" for css, name in self.style_classes.items())
+        return self.css_parts + ([(None, rules)] if rules else [])
 
     def preface(self) -> str:
         """A redirect page becomes a visible local link."""

@@ -96,13 +96,15 @@ class BrowserOracle:
             route.abort()
 
     def load(self, url: str) -> tuple[list[str], list[str], str]:
-        """Open ``url``; return (requests outside the build folder, scripts run, visible text)."""
+        """Open ``url``; return (requests outside the build folder or refused by the CSP, scripts run, text)."""
         self.session.requests.clear()
+        self.session.console.clear()
         self.parsed.clear()
         self.page.goto(url, wait_until="load")
         text = self.page.inner_text("body")  # in Playwright's isolated world: no script in the page's own
         outside = [u for u in self.session.requests if not u.startswith(self.root)]
-        return outside, list(self.parsed) + [f"dialog {d}" for d in self.session.dialogs], text
+        refused = [m for m in self.session.console if "Content Security Policy" in m]
+        return outside + refused, list(self.parsed) + [f"dialog {d}" for d in self.session.dialogs], text
 
 
 ORIGINAL_TEXT = """() => {

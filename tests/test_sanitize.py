@@ -100,9 +100,20 @@ def test_inline_styles_become_classes_in_the_hashed_style_block_and_remote_css_g
                        '<style>@import url(https://fonts.example/css); body{font-family:Webfont}</style>')
     p = tree.css_first("p")
     assert "style" not in p.attributes and p.attributes["class"].startswith("mirror-s")
-    css = tree.css_first("style").text()
+    css = "".join(style.text() for style in tree.css("style"))
     assert f".{p.attributes['class']}{{color:blue!important;}}" in css
     assert "https:" not in css and "font-family:Webfont, sans-serif" in css
+
+
+def test_style_blocks_stay_apart_each_allowed_by_its_hash_and_dead_css_stays_dead():
+    page, tree = clean("<style>.a{color:red}</style><style><![CDATA[ .b{display:none} ]]></style>"
+                       "<style>.c{color:blue} .d{</style><style>.e{color:green}</style>")
+    styles = [style.text() for style in tree.css("style")]
+    # .b sits in a [] block: dead CSS to a browser, so it goes; .d's open block stays in its own <style>
+    assert styles == [".a{color:red}", ".c{color:blue} .d{", ".e{color:green}"]
+    for css in styles:
+        digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in page.csp
 
 
 def test_a_style_hiding_the_page_until_a_script_runs_is_dropped():

@@ -1,6 +1,7 @@
 """The sanitizer on real input: 130 real pages, every XSS and leak vector of the shared corpora, and the
-whatwg multi-host site. Judged by our own parse (tests/sanitize_oracle.py) and a real Chromium with
-JavaScript ENABLED that logs every request and every script; never by comparing with another sanitizer.
+whatwg multi-host site. Judged by the independent audit (mirror.audit), our own parse
+(tests/sanitize_oracle.py) and a real Chromium with JavaScript ENABLED that logs every request and every
+script; never by comparing with another sanitizer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mirror import audit
 from mirror.site_import import build_from
 from tests.browser import chromium
 from tests.conftest import need_shared
@@ -60,6 +62,7 @@ def _pages(out: Path) -> list[Path]:
 
 
 def _assert_clean_files(out: Path) -> None:
+    audit.require_pass(out)  # build_from's gate ran it already; said here so the test cannot drift from it
     bad = {str(p.relative_to(out)): f for p in _pages(out) if (f := static_findings(p.read_text("utf-8")))}
     bad |= {str(p.relative_to(out)): f for p in out.rglob("*.css") if (f := css_findings(p.read_text("utf-8")))}
     assert not bad, f"{len(bad)} file(s) can run script or load remotely: {dict(list(bad.items())[:5])}"
