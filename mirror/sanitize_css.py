@@ -15,17 +15,25 @@ from tinycss2 import ast
 from tinycss2.serializer import serialize_url
 
 from mirror import links
-from mirror.sanitize_rules import (CSS_DROP_AT_RULES, CSS_DROP_FUNCTIONS, CSS_DROP_PROPERTIES,
-                                   CSS_RISKY,                                    CSS_HIDING, CSS_PAGE_SELECTORS, CSS_URL_FUNCTIONS, FALLBACK_FONT,
+from mirror.sanitize_rules import (CSS_DROP_AT_RULES, CSS_DROP_FUNCTIONS, CSS_DROP_PROPERTIES, CSS_HIDES_PAGE,
+                                   CSS_HIDING, CSS_PAGE_SELECTORS, CSS_RISKY, CSS_URL_FUNCTIONS, FALLBACK_FONT,
                                    GENERIC_FONTS)
 
 _CSS_LEXEME = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|/\*.*?(?:\*/|\Z)|\\.|"
                          r"url\(\s*[^\"'\s)](?:[^)\\]|\\.)*\)?|[-\w]+\(|[{}()\[\]]|[^\"'/\\{}()\[\]u]+|[/u]",
                          re.S | re.I)
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _OPENERS = {"{": "}", "[": "]", "(": ")"}
 _PLAIN_NAME = re.compile(r"-?-?[a-z][a-z0-9-]*")
 RULE_BLOCK_AT = frozenset({"media", "supports", "layer", "container", "scope", "starting-style",
                            "keyframes", "-webkit-keyframes", "-moz-keyframes"})
+
+
+def risky_positions(text: str) -> list[int]:
+    """Where ``text`` has a word of CSS_RISKY or CSS_HIDES_PAGE (sorted)."""
+    low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)  # same length, same offsets
+    found = [m.start() for m in CSS_RISKY.finditer(low)] + [m.start() for m in CSS_HIDES_PAGE.finditer(low)]
+    return sorted(found)
 
 
 def top_level_chunks(text: str):
@@ -64,7 +72,7 @@ class CssSanitizer:
 
     def stylesheet(self, text: str, base: str, out: str, removed: Counter) -> str:
         """A stylesheet; its top-level rules that cannot load anything are kept as they are, unparsed."""
-        hits = [match.start() for match in CSS_RISKY.finditer(text)]
+        hits = risky_positions(text)
         if not hits:
             return text.strip()
         kept, start, n = [], 0, 0
@@ -78,7 +86,7 @@ class CssSanitizer:
 
     def _sheet(self, text: str, base: str, out: str, removed: Counter) -> str:
         return self._cached(("sheet", text, base, out), removed,
-                            lambda c: tinycss2.parse_stylesheet(text, skip_comments=True), base, out)
+                            lambda c: tinycss2.parse_stylesheet(text, skip_comments=True), base, out, fast=False)
 
     def declarations(self, text: str, base: str, out: str, removed: Counter, important=False) -> str:
         def parse(counts):
@@ -94,7 +102,7 @@ class CssSanitizer:
         hit = self._cache.get(key)
         if hit is None:
             text = key[1]
-            if fast and not CSS_RISKY.search(text):
+            if fast and not risky_positions(text):
                 hit = (text, Counter())
             else:
                 counts = Counter()

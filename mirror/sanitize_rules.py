@@ -126,8 +126,9 @@ CSS_HIDING = frozenset({("visibility", "hidden"), ("opacity", "0"), ("display", 
 # What a stylesheet needs to load or run anything (url() in any spelling: escapes need a backslash;
 # strings load only in @import and these functions), or to hide the page for good. A top-level rule
 # without any of these is kept as written, unparsed; the others go through the tinycss2 walk.
-CSS_RISKY = re.compile(r"url\(|@import|image\(|image-set\(|cross-fade\(|src\(|\\|expression|behavior|"
-                       r"binding|<|(?:body|html|async-hide)\s*\{[^}]*(?:visibility|opacity|display)", re.I)
+# (Both are matched against ASCII-lowercased text: re's IGNORECASE on an alternation is 5x slower.)
+CSS_RISKY = re.compile(r"url\(|@import|image\(|image-set\(|cross-fade\(|src\(|\\|expression|behavior|binding|<")
+CSS_HIDES_PAGE = re.compile(r"(?:body|html|async-hide)\s*\{[^}]*(?:visibility|opacity|display)")
 
 # The Content-Security-Policy every page carries (style hashes are appended per page).
 CSP = ("default-src 'none'; img-src 'self'; media-src 'self'; font-src 'self'; style-src 'self'{hashes}; "
