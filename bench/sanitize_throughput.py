@@ -51,8 +51,14 @@ def run_bleach(docs: list[bytes]) -> float:
     attributes = {"*": sorted(GLOBAL_ATTRS | {"style"})} | {t: sorted(a) for t, a in TAG_ATTRS.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cleaner = bleach.Cleaner(tags=ALLOWED_TAGS, attributes=attributes, protocols=URL_SCHEMES, strip=True,
-                                 strip_comments=True, css_sanitizer=CSSSanitizer())
+        cleaner = bleach.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=attributes,
+            protocols=URL_SCHEMES,
+            strip=True,
+            strip_comments=True,
+            css_sanitizer=CSSSanitizer(),
+        )
         start = time.process_time()
         for doc in docs:
             cleaner.clean(decode(doc))

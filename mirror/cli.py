@@ -31,7 +31,8 @@ def main(verbose: int, quiet: bool) -> None:
 @click.option("--from", "source", type=click.Path(path_type=Path, file_okay=False),
               help="Sanitize an existing static site (a folder of HTML, CSS, images) instead of --site.")
 @click.option("--base-url", help="With --from: the site's own address; its absolute links become local.")
-@click.option("--external-links", type=click.Choice(["text", "mark", "keep"]), default="mark", show_default=True,
+@click.option("--external-links", type=click.Choice(["text", "mark", "keep"]), default="mark",
+              show_default=True,
               help="With --from: links leaving the mirror become text, stay marked with their host, or stay.")
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("build/site"), show_default=True,
               help="The build directory to write (replaced atomically).")

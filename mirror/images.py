@@ -31,8 +31,14 @@ def strip_metadata(data: bytes) -> bytes:
             with Image.open(io.BytesIO(data)) as im:
                 im.load()
                 return _reencode(im)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning, EOFError) as e:
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        EOFError,
+    ) as e:
         raise NotAnImage(str(e)) from e
 
 

@@ -18,6 +18,7 @@ from mirror.sanitize_rules import REDIRECT_WRAPPERS, TRACKER_HOSTS, TRACKING_PAR
 # Browsers drop these anywhere in a URL and leading/trailing C0 controls and spaces.
 _URL_NOISE = re.compile(r"[\t\n\r]")
 _SRCSET_CANDIDATE = re.compile(r"[\s,]*([^\s]+?)(,+(?=\s|$)|\s+([^,]*)(?:,|$)|$)")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
 _PATH_SAFE = "/-._~!$&'()*+,;=:@"
 
 
@@ -43,8 +44,9 @@ class Target:
 
 
 def normalize(raw: str) -> str:
-    return _URL_NOISE.sub("", raw).strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11"
-                                         "\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f")
+    if "\t" in raw or "\n" in raw or "\r" in raw:
+        raw = _URL_NOISE.sub("", raw)
+    return raw.strip(_C0_AND_SPACE)
 
 
 def locate(raw: str, base: str, page_out: str, site: SiteMap) -> Target:
@@ -53,7 +55,11 @@ def locate(raw: str, base: str, page_out: str, site: SiteMap) -> Target:
     if value.startswith("#") and "\\" not in value:
         return Target("fragment", value)
     try:
-        absolute = urljoin(base, value.replace("\\", "/"))
+        absolute = (
+            value
+            if value.startswith(("https://", "http://")) and "\\" not in value
+            else urljoin(base, value.replace("\\", "/"))
+        )
         parts = urlsplit(absolute)
     except ValueError:
         return Target("unsafe")

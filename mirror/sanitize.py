@@ -28,8 +28,17 @@ from selectolax.lexbor import LexborHTMLParser
 
 from mirror import links
 from mirror.sanitize_css import CssSanitizer
-from mirror.sanitize_rules import (ALLOWED_TAGS, CSP, DROP_WITH_CONTENT, ENCODING_ALIASES, GLOBAL_ATTRS,
-                                   GLOBAL_MATH_ATTRS, LINK_REL, TAG_ATTRS, URL_SCHEMES)
+from mirror.sanitize_rules import (
+    ALLOWED_TAGS,
+    CSP,
+    DROP_WITH_CONTENT,
+    ENCODING_ALIASES,
+    GLOBAL_ATTRS,
+    GLOBAL_MATH_ATTRS,
+    LINK_REL,
+    TAG_ATTRS,
+    URL_SCHEMES,
+)
 from mirror.sanitize_walk import PageWalk
 
 EXTERNAL_LINKS = ("text", "mark", "keep")
@@ -63,11 +72,18 @@ class Sanitizer:
             if tag == "math" or tag.startswith("m") and tag not in ("main", "mark", "map"):
                 attributes[tag] = attributes.get(tag, set()) | GLOBAL_MATH_ATTRS
         self.cleaner = nh3.Cleaner(
-            tags=set(ALLOWED_TAGS), clean_content_tags=set(DROP_WITH_CONTENT), attributes=attributes,
-            attribute_filter=self._only_approved_loads, strip_comments=True, link_rel=LINK_REL,
+            tags=set(ALLOWED_TAGS),
+            clean_content_tags=set(DROP_WITH_CONTENT),
+            attributes=attributes,
+            attribute_filter=self._only_approved_loads,
+            strip_comments=True,
+            link_rel=LINK_REL,
             url_schemes=set(URL_SCHEMES),
-            set_tag_attribute_values={"video": {"controls": "", "preload": "none"},
-                                      "audio": {"controls": "", "preload": "none"}})
+            set_tag_attribute_values={
+                "video": {"controls": "", "preload": "none"},
+                "audio": {"controls": "", "preload": "none"},
+            },
+        )
 
     def _only_approved_loads(self, element: str, attribute: str, value: str) -> str | None:
         """Second line of defence: a value the browser loads must be one the walk wrote itself.
@@ -79,8 +95,9 @@ class Sanitizer:
             return None
         return value
 
-    def page(self, data: bytes | str, url: str = "https://site.invalid/index.html",
-             out: str = "index.html") -> Page:
+    def page(
+        self, data: bytes | str, url: str = "https://site.invalid/index.html", out: str = "index.html"
+    ) -> Page:
         """Sanitize one document found at ``url`` that will be written at ``out`` in the build."""
         text = decode(data) if isinstance(data, bytes) else data
         tree = LexborHTMLParser(text)
@@ -91,7 +108,9 @@ class Sanitizer:
         walk.removed["event handler"] += len(_EVENT_HANDLER.findall(text))  # nh3 removes them all
         body = self.cleaner.clean(walk.body_html())
         styles = [(media, _as_parsed(css)) for media, css in walk.stylesheets()]
-        csp = CSP.format(hashes="".join(f" 'sha256-{_sha256(css)}'" for css in dict.fromkeys(c for _, c in styles)))
+        csp = CSP.format(
+            hashes="".join(f" 'sha256-{_sha256(css)}'" for css in dict.fromkeys(c for _, c in styles))
+        )
         page = Page(b"", csp, walk.removed, sorted(walk.warnings), sorted(walk.broken))
         page.html = _document(walk, csp, styles, body).encode("utf-8")
         return page
@@ -99,10 +118,13 @@ class Sanitizer:
 
 def decode(data: bytes) -> str:
     """Decode a page as a browser would: BOM, then <meta charset>, then UTF-8, then windows-1252."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                          (codecs.BOM_UTF16_BE, "utf-16-be")):
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
         if data.startswith(bom):
-            return data[len(bom):].decode(encoding, "replace")
+            return data[len(bom) :].decode(encoding, "replace")
     found = _META_CHARSET.search(data[:4096])
     encoding = found.group(1).decode("ascii", "replace").lower() if found else "utf-8"
     encoding = ENCODING_ALIASES.get(encoding, encoding)
@@ -135,13 +157,20 @@ def _escape(value: str) -> str:
 
 
 def _document(walk: PageWalk, csp: str, styles: list[tuple[str | None, str]], body: str) -> str:
-    head = ['<meta charset="utf-8">', f'<meta http-equiv="Content-Security-Policy"{_attrs([("content", csp)])}>',
-            '<meta name="referrer" content="no-referrer">']
+    head = [
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy"{_attrs([("content", csp)])}>',
+        '<meta name="referrer" content="no-referrer">',
+    ]
     head += [f"<meta{_attrs([('name', name), ('content', value)])}>" for name, value in walk.metas]
     head.append(f"<title>{html.escape(walk.title, quote=False)}</title>")
-    head += [f'<link rel="{rel}"{_attrs([("href", href), ("media", media)])}>'
-             for rel, href, media in walk.head_links]
+    head += [
+        f'<link rel="{rel}"{_attrs([("href", href), ("media", media)])}>'
+        for rel, href, media in walk.head_links
+    ]
     head += [f"<style{_attrs([('media', media)])}>{css}</style>" for media, css in styles]
-    return ("<!DOCTYPE html>\n"
-            f"<html{_attrs(walk.html_attrs)}>\n<head>\n" + "\n".join(head) + "\n</head>\n"
-            f"<body{_attrs(walk.body_attrs)}>\n{walk.preface()}{body}\n</body>\n</html>\n")
+    return (
+        "<!DOCTYPE html>\n"
+        f"<html{_attrs(walk.html_attrs)}>\n<head>\n" + "\n".join(head) + "\n</head>\n"
+        f"<body{_attrs(walk.body_attrs)}>\n{walk.preface()}{body}\n</body>\n</html>\n"
+    )

@@ -15,18 +15,40 @@ from tinycss2 import ast
 from tinycss2.serializer import serialize_url
 
 from mirror import links
-from mirror.sanitize_rules import (CSS_DROP_AT_RULES, CSS_DROP_FUNCTIONS, CSS_DROP_PROPERTIES, CSS_HIDES_PAGE,
-                                   CSS_HIDING, CSS_PAGE_SELECTORS, CSS_RISKY, CSS_URL_FUNCTIONS, FALLBACK_FONT,
-                                   GENERIC_FONTS)
+from mirror.sanitize_rules import (
+    CSS_DROP_AT_RULES,
+    CSS_DROP_FUNCTIONS,
+    CSS_DROP_PROPERTIES,
+    CSS_HIDES_PAGE,
+    CSS_HIDING,
+    CSS_PAGE_SELECTORS,
+    CSS_RISKY,
+    CSS_URL_FUNCTIONS,
+    FALLBACK_FONT,
+    GENERIC_FONTS,
+)
 
-_CSS_LEXEME = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|/\*.*?(?:\*/|\Z)|\\.|"
-                         r"url\(\s*[^\"'\s)](?:[^)\\]|\\.)*\)?|[-\w]+\(|[{}()\[\]]|[^\"'/\\{}()\[\]u]+|[/u]",
-                         re.S | re.I)
+_CSS_LEXEME = re.compile(
+    r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|/\*.*?(?:\*/|\Z)|\\.|"
+    r"url\(\s*[^\"'\s)](?:[^)\\]|\\.)*\)?|[-\w]+\(|[{}()\[\]]|[^\"'/\\{}()\[\]u]+|[/u]",
+    re.S | re.I,
+)
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _OPENERS = {"{": "}", "[": "]", "(": ")"}
 _PLAIN_NAME = re.compile(r"-?-?[a-z][a-z0-9-]*")
-RULE_BLOCK_AT = frozenset({"media", "supports", "layer", "container", "scope", "starting-style",
-                           "keyframes", "-webkit-keyframes", "-moz-keyframes"})
+RULE_BLOCK_AT = frozenset(
+    {
+        "media",
+        "supports",
+        "layer",
+        "container",
+        "scope",
+        "starting-style",
+        "keyframes",
+        "-webkit-keyframes",
+        "-moz-keyframes",
+    }
+)
 
 
 def risky_positions(text: str) -> list[int]:
@@ -53,7 +75,7 @@ def top_level_chunks(text: str):
         elif stack and token == stack[-1]:
             stack.pop()
             if not stack and token == "}":
-                yield text[start:match.end()]
+                yield text[start : match.end()]
                 start = match.end()
     if start < len(text):
         yield text[start:]
@@ -85,8 +107,14 @@ class CssSanitizer:
         return "".join(kept).strip()
 
     def _sheet(self, text: str, base: str, out: str, removed: Counter) -> str:
-        return self._cached(("sheet", text, base, out), removed,
-                            lambda c: tinycss2.parse_stylesheet(text, skip_comments=True), base, out, fast=False)
+        return self._cached(
+            ("sheet", text, base, out),
+            removed,
+            lambda c: tinycss2.parse_stylesheet(text, skip_comments=True),
+            base,
+            out,
+            fast=False,
+        )
 
     def declarations(self, text: str, base: str, out: str, removed: Counter, important=False) -> str:
         def parse(counts):
@@ -95,8 +123,10 @@ class CssSanitizer:
                 if important and node.type == "declaration":
                     node.important = True
             return nodes
-        return self._cached(("decl", text, base, out, important), removed, parse, base, out,
-                            fast=not important)
+
+        return self._cached(
+            ("decl", text, base, out, important), removed, parse, base, out, fast=not important
+        )
 
     def _cached(self, key, removed: Counter, parse, base: str, out: str, fast=True) -> str:
         hit = self._cache.get(key)
@@ -199,8 +229,9 @@ class _Walk:
             raise Drop("remote font")
         joined = []
         for entry in entries:
-            joined.extend(([ast.LiteralToken(0, 0, ","), ast.WhitespaceToken(0, 0, " ")] if joined else [])
-                          + entry)
+            joined.extend(
+                ([ast.LiteralToken(0, 0, ","), ast.WhitespaceToken(0, 0, " ")] if joined else []) + entry
+            )
         return joined
 
     def values(self, tokens, kind: str, bare_strings=False) -> list:
@@ -246,8 +277,10 @@ class _Walk:
 def _hides_page(rule) -> bool:
     if " ".join(tinycss2.serialize(rule.prelude).split()).lower() not in CSS_PAGE_SELECTORS:
         return False
-    return any(d.type == "declaration" and (d.lower_name, tinycss2.serialize(d.value).strip().lower())
-               in CSS_HIDING for d in rule.content)
+    return any(
+        d.type == "declaration" and (d.lower_name, tinycss2.serialize(d.value).strip().lower()) in CSS_HIDING
+        for d in rule.content
+    )
 
 
 def _url_token(value: str):
@@ -266,5 +299,8 @@ def _with_fallback(tokens) -> list:
     names = {t.lower_value for t in tokens if t.type == "ident"}
     if names & GENERIC_FONTS or any(t.type == "function" for t in tokens):
         return tokens
-    return list(tokens) + [ast.LiteralToken(0, 0, ","), ast.WhitespaceToken(0, 0, " "),
-                           ast.IdentToken(0, 0, FALLBACK_FONT)]
+    return list(tokens) + [
+        ast.LiteralToken(0, 0, ","),
+        ast.WhitespaceToken(0, 0, " "),
+        ast.IdentToken(0, 0, FALLBACK_FONT),
+    ]

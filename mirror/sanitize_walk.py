@@ -11,8 +11,17 @@ from collections import Counter
 from urllib.parse import urljoin, urlsplit
 
 from mirror import links
-from mirror.sanitize_rules import (DROP_WITH_CONTENT, HEAD_LINK_KEEP, HEAD_LINK_KIND, LAZY_ATTRS, LOAD_ATTRS,
-                                   META_KEEP, PLACEHOLDER, REMOVED_KIND, SPACED_UNWRAP)
+from mirror.sanitize_rules import (
+    DROP_WITH_CONTENT,
+    HEAD_LINK_KEEP,
+    HEAD_LINK_KIND,
+    LAZY_ATTRS,
+    LOAD_ATTRS,
+    META_KEEP,
+    PLACEHOLDER,
+    REMOVED_KIND,
+    SPACED_UNWRAP,
+)
 
 _REFRESH_URL = "url="
 _DROPPED = ", ".join(sorted(DROP_WITH_CONTENT - {"head", "title", "meta", "link", "base"}))
@@ -93,7 +102,7 @@ class PageWalk:
             _, _, target = content.partition(";")
             target = target.strip()
             if target.lower().startswith(_REFRESH_URL):
-                target = target[len(_REFRESH_URL):].strip(" '\"")
+                target = target[len(_REFRESH_URL) :].strip(" '\"")
                 self.redirects.append(self.locate(target))
 
     def head_link(self, attrs: dict) -> None:
@@ -102,13 +111,19 @@ class PageWalk:
         if rel in HEAD_LINK_KEEP and href:
             target = self.locate(href)
             if target.kind == "local":
-                self.head_links.append(("stylesheet" if rel == "stylesheet" else "icon", target.url,
-                                        attrs.get("media") if rel == "stylesheet" else None))
+                self.head_links.append(
+                    (
+                        "stylesheet" if rel == "stylesheet" else "icon",
+                        target.url,
+                        attrs.get("media") if rel == "stylesheet" else None,
+                    )
+                )
                 return
             self.removed["remote stylesheet" if rel == "stylesheet" else "remote icon"] += 1
         elif rel:
-            self.removed[next((kind for word, kind in HEAD_LINK_KIND.items() if word in rel.split()),
-                              "head link")] += 1
+            self.removed[
+                next((kind for word, kind in HEAD_LINK_KIND.items() if word in rel.split()), "head link")
+            ] += 1
 
     # -- body -------------------------------------------------------------------------------------
     def element(self, node) -> None:
@@ -190,8 +205,10 @@ class PageWalk:
         target = self.locate(value)
         if target.kind == "local":
             if target.url.lower().endswith(".svg"):
-                self.warnings.add(f"SVG image {urljoin(self.base, links.normalize(value))} does not show at "
-                                  "Tor Browser's Safest level")
+                self.warnings.add(
+                    f"SVG image {urljoin(self.base, links.normalize(value))} does not show at "
+                    "Tor Browser's Safest level"
+                )
             return target.url
         if target.kind == "broken":
             self.broken.add(target.url)
@@ -222,12 +239,15 @@ class PageWalk:
         """A redirect page becomes a visible local link."""
         out = []
         for target in self.redirects:
-            if target.kind in ("local", "fragment") or (target.kind == "external"
-                                                         and self.s.external_links != "text"):
+            if target.kind in ("local", "fragment") or (
+                target.kind == "external" and self.s.external_links != "text"
+            ):
                 href = html.escape(target.url, quote=True)
                 rel = "" if target.kind != "external" else ' rel="noopener noreferrer"'
-                out.append(f'<p class="mirror-redirect">This page moved to <a href="{href}"{rel}>'
-                           f"{html.escape(target.url, quote=False)}</a>.</p>\n")
+                out.append(
+                    f'<p class="mirror-redirect">This page moved to <a href="{href}"{rel}>'
+                    f"{html.escape(target.url, quote=False)}</a>.</p>\n"
+                )
         return "".join(out)
 
 

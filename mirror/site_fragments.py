@@ -29,7 +29,9 @@ def fix_fragments(pages: dict[str, bytes]) -> list[tuple[str, str]]:
             fragment = unquote(fragment).split(":~:", 1)[0]
             if fragment.lower() in ALWAYS_THERE or ":" in path.split("/", 1)[0]:
                 continue  # the top of a page, or an external URL
-            page = rel if not path else posixpath.normpath(posixpath.join(posixpath.dirname(rel), unquote(path)))
+            page = (
+                rel if not path else posixpath.normpath(posixpath.join(posixpath.dirname(rel), unquote(path)))
+            )
             if page not in targets or fragment in targets[page]:
                 continue
             if path:

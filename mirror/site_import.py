@@ -27,9 +27,26 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
 SVG_NS = "http://www.w3.org/2000/svg"
-SVG_FORBIDDEN_TAGS = frozenset({"script", "foreignobject", "iframe", "object", "embed", "handler", "listener",
-                                "set", "animate", "animatetransform", "animatemotion", "style", "image",
-                                "use", "feimage", "a"})
+SVG_FORBIDDEN_TAGS = frozenset(
+    {
+        "script",
+        "foreignobject",
+        "iframe",
+        "object",
+        "embed",
+        "handler",
+        "listener",
+        "set",
+        "animate",
+        "animatetransform",
+        "animatemotion",
+        "style",
+        "image",
+        "use",
+        "feimage",
+        "a",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -45,12 +62,17 @@ class ImportReport:
 
     def lines(self, limit: int = 20) -> list[str]:
         """The report a user reads: counts first, then the warnings and broken links (the first ``limit``)."""
-        out = [f"Built {self.pages} page(s) and {self.assets} other file(s) into {self.out}/ "
-               f"({self.total_bytes:,} bytes)."]
+        out = [
+            f"Built {self.pages} page(s) and {self.assets} other file(s) into {self.out}/ "
+            f"({self.total_bytes:,} bytes)."
+        ]
         if self.removed:
             out.append("Removed or changed: " + ", ".join(f"{kind} {n}" for kind, n in self.removed.items()))
-        for title, items in (("Files not copied", self.dropped_files), ("Warnings", self.warnings),
-                             ("Broken links in the source", [f"{p} -> {u}" for p, u in self.broken])):
+        for title, items in (
+            ("Files not copied", self.dropped_files),
+            ("Warnings", self.warnings),
+            ("Broken links in the source", [f"{p} -> {u}" for p, u in self.broken]),
+        ):
             if items:
                 out.append(f"{title} ({len(items)}):")
                 out += [f"  {item}" for item in items[:limit]]
@@ -58,12 +80,19 @@ class ImportReport:
         return out
 
 
-def build_from(source: Path, out: Path, base_url: str | None = None, external_links: str = "mark",
-               progress: Progress | None = None) -> ImportReport:
+def build_from(
+    source: Path,
+    out: Path,
+    base_url: str | None = None,
+    external_links: str = "mark",
+    progress: Progress | None = None,
+) -> ImportReport:
     """Sanitize every file of ``source`` into the build directory ``out`` (swapped in only if audited)."""
     site = SourceSite(source, base_url)
     if not any(f.kind == "page" for f in site.files.values()):
-        raise BuildError(f"--from {source}: no HTML page found; give the folder holding the site's HTML files.")
+        raise BuildError(
+            f"--from {source}: no HTML page found; give the folder holding the site's HTML files."
+        )
     job = _Import(site, Sanitizer(site, external_links))
     # Pages last: an asset found unusable on the way is then known as missing to the pages linking to it.
     todo = sorted(site.files.values(), key=lambda f: f.kind == "page")
@@ -78,9 +107,16 @@ def build_from(source: Path, out: Path, base_url: str | None = None, external_li
         job.broken.add((page, href))
     job.files.update(pages)
     result = build.write_build(out, job.files, job.csp)
-    return ImportReport(out, job.pages, len(job.files) - job.pages, dict(sorted((k, n) for k, n in job.removed.items() if n)),
-                        tuple(job.dropped), tuple(job.warnings + sorted(job.page_warnings)), tuple(sorted(job.broken)),
-                        result.total_bytes)
+    return ImportReport(
+        out,
+        job.pages,
+        len(job.files) - job.pages,
+        dict(sorted((k, n) for k, n in job.removed.items() if n)),
+        tuple(job.dropped),
+        tuple(job.warnings + sorted(job.page_warnings)),
+        tuple(sorted(job.broken)),
+        result.total_bytes,
+    )
 
 
 class _Import:
@@ -150,8 +186,10 @@ class _Import:
         """Several host folders and no top page: write an index naming them."""
         if "index.html" in self.files or not self.site.hosts:
             return
-        items = "".join(f'<li><a href="https://{html.escape(h)}/">{html.escape(h)}</a></li>'
-                        for h in sorted(self.site.hosts))
+        items = "".join(
+            f'<li><a href="https://{html.escape(h)}/">{html.escape(h)}</a></li>'
+            for h in sorted(self.site.hosts)
+        )
         source = f"<!DOCTYPE html><title>Mirror</title><h1>Mirror</h1><ul>{items}</ul>"
         page = self.sanitizer.page(source, self.site.url_of("index.html"), "index.html")
         self.files["index.html"], self.csp["index.html"] = page.html, page.csp
@@ -175,7 +213,10 @@ def _svg_risk(data: bytes) -> str:
         for name, value in element.attrib.items():
             local = name.rsplit("}", 1)[-1].lower()
             compact = "".join(value.split()).lower()
-            if (local.startswith("on") or (local == "href" and not compact.startswith("#"))
-                    or compact.count("url(") != compact.count("url(#")):
+            if (
+                local.startswith("on")
+                or (local == "href" and not compact.startswith("#"))
+                or compact.count("url(") != compact.count("url(#")
+            ):
                 return f"has a {local} attribute that could run script or load a file"
     return ""

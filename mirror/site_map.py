@@ -20,8 +20,9 @@ from mirror.sanitize_rules import ASSET_SUFFIXES, HTML_SUFFIXES, IMAGE_SUFFIXES,
 HOST_FOLDER = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$")
 DEFAULT_ORIGIN = "https://site.invalid"
 INDEX_NAMES = ("index.html", "index.htm")
-_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|title|meta|p|div|h1)\b",
-                         re.I | re.S)
+_HTML_START = re.compile(
+    rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|title|meta|p|div|h1)\b", re.I | re.S
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,9 @@ class SourceSite:
             raise BuildError(f"--from {root}: not a folder; give the folder holding the site's HTML files.")
         self.origin, self.prefix = _origin(base_url)
         rels = sorted(_walk(self.root))
-        self.hosts = {rel.split("/", 1)[0] for rel in rels if "/" in rel
-                      and HOST_FOLDER.match(rel.split("/", 1)[0])}
+        self.hosts = {
+            rel.split("/", 1)[0] for rel in rels if "/" in rel and HOST_FOLDER.match(rel.split("/", 1)[0])
+        }
         self.dirs = {posixpath.dirname(rel) for rel in rels} | {""}
         self.dirs |= {"/".join(d.split("/")[:i]) for d in list(self.dirs) for i in range(1, d.count("/") + 1)}
         self.files: dict[str, SourceFile] = {}
@@ -72,7 +74,7 @@ class SourceSite:
         if host in self.hosts:
             folder = host + "/"
         elif f"{parts.scheme}://{parts.netloc}".lower() in self._origins() and path.startswith(self.prefix):
-            folder, path = "", path[len(self.prefix) - 1:]
+            folder, path = "", path[len(self.prefix) - 1 :]
         else:
             return False, None
         found = self._find(folder, path)
@@ -135,7 +137,9 @@ def _origin(base_url: str | None) -> tuple[str, str]:
 def _walk(root: Path):
     """Every regular file under ``root`` (POSIX relative paths); hidden entries and symlinks are skipped."""
     for folder, dirs, names in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(folder, d)))
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(folder, d))
+        )
         for name in names:
             path = Path(folder, name)
             if not name.startswith(".") and not path.is_symlink() and path.is_file():

@@ -12,11 +12,47 @@ from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser
 
-LOAD_ATTRS = ("src", "srcset", "poster", "data", "codebase", "background", "action", "formaction",
-              "manifest", "ping", "xlink:href", "lowsrc", "dynsrc", "longdesc", "archive", "classid",
-              "cite", "profile", "usemap", "icon")
-ACTIVE_TAGS = {"script", "iframe", "frame", "object", "embed", "applet", "form", "input", "button", "base",
-               "svg", "link", "meta", "template", "portal", "noscript", "style"}
+LOAD_ATTRS = (
+    "src",
+    "srcset",
+    "poster",
+    "data",
+    "codebase",
+    "background",
+    "action",
+    "formaction",
+    "manifest",
+    "ping",
+    "xlink:href",
+    "lowsrc",
+    "dynsrc",
+    "longdesc",
+    "archive",
+    "classid",
+    "cite",
+    "profile",
+    "usemap",
+    "icon",
+)
+ACTIVE_TAGS = {
+    "script",
+    "iframe",
+    "frame",
+    "object",
+    "embed",
+    "applet",
+    "form",
+    "input",
+    "button",
+    "base",
+    "svg",
+    "link",
+    "meta",
+    "template",
+    "portal",
+    "noscript",
+    "style",
+}
 CSS_URL = re.compile(r"url\(\s*['\"]?\s*([^'\")\s]*)|@import\s+['\"]([^'\"]*)", re.I)
 SCHEME = re.compile(r"^\s*[a-z][a-z0-9+.-]*:", re.I)
 PLAYWRIGHT_SW_BLOCK = "(() => {\n      \nif (self.ServiceWorkerContainer)"
@@ -82,7 +118,9 @@ class BrowserOracle:
         if not event.get("executionContextAuxData", {}).get("isDefault"):
             return
         try:
-            source = self.cdp.send("Debugger.getScriptSource", {"scriptId": event["scriptId"]})["scriptSource"]
+            source = self.cdp.send("Debugger.getScriptSource", {"scriptId": event["scriptId"]})[
+                "scriptSource"
+            ]
         except Exception:  # noqa: BLE001 - a script gone before we asked still ran
             source = "?"
         if not source.startswith(PLAYWRIGHT_SW_BLOCK):
@@ -96,7 +134,7 @@ class BrowserOracle:
             route.abort()
 
     def load(self, url: str) -> tuple[list[str], list[str], str]:
-        """Open ``url``; return (requests outside the build folder or refused by the CSP, scripts run, text)."""
+        """Open ``url``: (requests outside the build folder or refused by the CSP, scripts run, text)."""
         self.session.requests.clear()
         self.session.console.clear()
         self.parsed.clear()

@@ -7,23 +7,40 @@ import pytest
 from mirror.links import NoSite, locate, relative, split_srcset, strip_tracking, unwrap
 
 
-@pytest.mark.parametrize("raw", ["javascript:alert(1)", " java\tscript:alert(1)", "JaVaScRiPt:x", "data:text/html,x",
-                                 "vbscript:x", "http:/evil.example/x", "file:///etc/passwd"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "javascript:alert(1)",
+        " java\tscript:alert(1)",
+        "JaVaScRiPt:x",
+        "data:text/html,x",
+        "vbscript:x",
+        "http:/evil.example/x",
+        "file:///etc/passwd",
+    ],
+)
 def test_unsafe_schemes_are_refused(raw):
     assert locate(raw, "https://s.example/", "index.html", NoSite()).kind == "unsafe"
 
 
 def test_redirect_wrappers_are_unwrapped_and_tracking_parameters_stripped():
     assert unwrap("https://l.facebook.com/l.php?u=https%3A%2F%2Fa.example%2Fx&h=AT0") == "https://a.example/x"
-    assert strip_tracking("https://a.example/x?id=1&utm_source=tw&fbclid=Z&gclid=Y") == "https://a.example/x?id=1"
-    target = locate("https://www.youtube.com/redirect?q=https://b.example/&event=x", "https://s/", "i.html",
-                    NoSite())
+    assert (
+        strip_tracking("https://a.example/x?id=1&utm_source=tw&fbclid=Z&gclid=Y")
+        == "https://a.example/x?id=1"
+    )
+    target = locate(
+        "https://www.youtube.com/redirect?q=https://b.example/&event=x", "https://s/", "i.html", NoSite()
+    )
     assert (target.kind, target.url, target.host) == ("external", "https://b.example/", "b.example")
 
 
 def test_srcset_candidates_split_like_the_html_standard():
     assert split_srcset("a.png 1x, https://c.example/w_1,h_2/b.jpg 2x,c.png") == [
-        ("a.png", "1x"), ("https://c.example/w_1,h_2/b.jpg", "2x"), ("c.png", "")]
+        ("a.png", "1x"),
+        ("https://c.example/w_1,h_2/b.jpg", "2x"),
+        ("c.png", ""),
+    ]
 
 
 def test_relative_paths_are_encoded_and_never_read_as_a_scheme():

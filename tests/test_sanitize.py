@@ -22,9 +22,11 @@ def body(html: str, **options) -> str:
 
 
 def test_scripts_handlers_javascript_urls_and_embedded_documents_are_removed():
-    page, tree = clean('<p onclick="x()">hi<script>alert(1)</script><a href="javascript:alert(1)">j</a>'
-                       '<iframe src="https://e.example/"></iframe><object data="x.swf"></object>'
-                       '<embed src="y"><svg><script>1</script></svg><img src=x onerror=alert(1)></p>')
+    page, tree = clean(
+        '<p onclick="x()">hi<script>alert(1)</script><a href="javascript:alert(1)">j</a>'
+        '<iframe src="https://e.example/"></iframe><object data="x.swf"></object>'
+        '<embed src="y"><svg><script>1</script></svg><img src=x onerror=alert(1)></p>'
+    )
     assert static_findings(page.html.decode()) == []
     assert tree.css_first("p").text() == "hij"
     for kind in ("script", "event handler", "javascript: url", "iframe", "plugin", "inline svg"):
@@ -45,49 +47,67 @@ def test_every_page_carries_a_csp_forbidding_script_and_remote_loads_and_a_chars
 
 
 def test_remote_images_and_trackers_go_local_ones_stay_relative_lazy_ones_are_promoted():
-    site = _Site({"https://site.invalid/img/a.png": "img/a.png", "https://site.invalid/img/b.png": "img/b.png"})
-    page, tree = clean('<img src="https://cdn.example/x.jpg"><img src="/img/a.png" alt=a>'
-                       '<img src="data:image/gif;base64,R0lGOD" data-src="../img/b.png" alt=b>'
-                       '<noscript><img src="https://www.google-analytics.com/collect?x=1"></noscript>'
-                       '<img srcset="/img/a.png 1x, https://cdn.example/2x.png 2x" src="/img/b.png">',
-                       site=site)
+    site = _Site(
+        {"https://site.invalid/img/a.png": "img/a.png", "https://site.invalid/img/b.png": "img/b.png"}
+    )
+    page, tree = clean(
+        '<img src="https://cdn.example/x.jpg"><img src="/img/a.png" alt=a>'
+        '<img src="data:image/gif;base64,R0lGOD" data-src="../img/b.png" alt=b>'
+        '<noscript><img src="https://www.google-analytics.com/collect?x=1"></noscript>'
+        '<img srcset="/img/a.png 1x, https://cdn.example/2x.png 2x" src="/img/b.png">',
+        site=site,
+    )
     assert [(i.attributes.get("src"), i.attributes.get("srcset")) for i in tree.css("img")] == [
-        ("../img/a.png", None), ("../img/b.png", None), ("../img/b.png", "../img/a.png 1x")]
+        ("../img/a.png", None),
+        ("../img/b.png", None),
+        ("../img/b.png", "../img/a.png 1x"),
+    ]
     assert page.removed["tracker"] == 1 and page.removed["remote image"] == 2
     assert page.removed["lazy image (promoted)"] == 1
 
 
-@pytest.mark.parametrize("mode, expected", [
-    ("mark", '<a href="https://example.org/a?id=3" rel="noopener noreferrer">read (example.org)</a>'),
-    ("keep", '<a href="https://example.org/a?id=3" rel="noopener noreferrer">read</a>'),
-    ("text", "read"),
-])
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("mark", '<a href="https://example.org/a?id=3" rel="noopener noreferrer">read (example.org)</a>'),
+        ("keep", '<a href="https://example.org/a?id=3" rel="noopener noreferrer">read</a>'),
+        ("text", "read"),
+    ],
+)
 def test_external_links_follow_the_option_and_lose_tracking_parameters(mode, expected):
-    html = body('<p><a href="https://www.google.com/url?q=https://example.org/a%3Fid%3D3%26utm_source%3Dx">'
-                "read</a></p>", external_links=mode)
+    html = body(
+        '<p><a href="https://www.google.com/url?q=https://example.org/a%3Fid%3D3%26utm_source%3Dx">'
+        "read</a></p>",
+        external_links=mode,
+    )
     assert f"<p>{expected}</p>" in html
 
 
 def test_internal_links_become_relative_files_and_missing_ones_become_text():
     site = _Site({"https://site.invalid/about": "about.html"}, internal=True)
-    page, tree = clean('<a href="/about#team">About</a> <a href="/gone">Gone</a> <a href="#top">Top</a>',
-                       site=site)
+    page, tree = clean(
+        '<a href="/about#team">About</a> <a href="/gone">Gone</a> <a href="#top">Top</a>', site=site
+    )
     assert [a.attributes.get("href") for a in tree.css("a")] == ["../about.html#team", None, "#top"]
     assert page.broken == ["https://site.invalid/gone"]
 
 
 def test_meta_refresh_becomes_a_visible_link_and_base_is_honoured_then_dropped():
-    page, tree = clean('<head><base href="https://other.example/"><meta http-equiv="refresh" '
-                       'content="0; url=https://next.example/page"></head><body><img src="x.png">')
+    page, tree = clean(
+        '<head><base href="https://other.example/"><meta http-equiv="refresh" '
+        'content="0; url=https://next.example/page"></head><body><img src="x.png">'
+    )
     assert tree.css_first("base") is None and not tree.css('meta[http-equiv="refresh"]')
     assert tree.css_first("p.mirror-redirect a").attributes["href"] == "https://next.example/page"
     assert page.removed["remote image"] == 1  # x.png resolved against the <base>, a remote host
 
 
 def test_forms_become_inert_text_and_ids_survive_for_fragments():
-    html = body('<h2 id="s1">Sec</h2><form action="https://x.example/"><label>Lang <select name=l>'
-                "<option>English</option><option>Deutsch</option></select></label>"
-                '<input name=q value=secret><button type=submit>Send</button></form>')
+    html = body(
+        '<h2 id="s1">Sec</h2><form action="https://x.example/"><label>Lang <select name=l>'
+        "<option>English</option><option>Deutsch</option></select></label>"
+        "<input name=q value=secret><button type=submit>Send</button></form>"
+    )
     tree = LexborHTMLParser(html)
     assert tree.css_first("h2").attributes["id"] == "s1"
     assert not tree.css("form, input, select, option, button")
@@ -96,8 +116,10 @@ def test_forms_become_inert_text_and_ids_survive_for_fragments():
 
 
 def test_inline_styles_become_classes_in_the_hashed_style_block_and_remote_css_goes():
-    page, tree = clean('<p style="color:blue;background:url(https://t.example/p.gif)">x</p>'
-                       '<style>@import url(https://fonts.example/css); body{font-family:Webfont}</style>')
+    page, tree = clean(
+        '<p style="color:blue;background:url(https://t.example/p.gif)">x</p>'
+        "<style>@import url(https://fonts.example/css); body{font-family:Webfont}</style>"
+    )
     p = tree.css_first("p")
     assert "style" not in p.attributes and p.attributes["class"].startswith("mirror-s")
     css = "".join(style.text() for style in tree.css("style"))
@@ -106,8 +128,10 @@ def test_inline_styles_become_classes_in_the_hashed_style_block_and_remote_css_g
 
 
 def test_style_blocks_stay_apart_each_allowed_by_its_hash_and_dead_css_stays_dead():
-    page, tree = clean("<style>.a{color:red}</style><style><![CDATA[ .b{display:none} ]]></style>"
-                       "<style>.c{color:blue} .d{</style><style>.e{color:green}</style>")
+    page, tree = clean(
+        "<style>.a{color:red}</style><style><![CDATA[ .b{display:none} ]]></style>"
+        "<style>.c{color:blue} .d{</style><style>.e{color:green}</style>"
+    )
     styles = [style.text() for style in tree.css("style")]
     # .b sits in a [] block: dead CSS to a browser, so it goes; .d's open block stays in its own <style>
     assert styles == [".a{color:red}", ".c{color:blue} .d{", ".e{color:green}"]
@@ -122,8 +146,10 @@ def test_a_style_hiding_the_page_until_a_script_runs_is_dropped():
 
 
 def test_generator_comments_and_manifests_go_and_no_stamp_is_added():
-    page, _ = clean('<meta name="generator" content="WordPress 6"><link rel="manifest" href="/m.json">'
-                    "<!-- built by X on 2020-01-01 --><p>x")
+    page, _ = clean(
+        '<meta name="generator" content="WordPress 6"><link rel="manifest" href="/m.json">'
+        "<!-- built by X on 2020-01-01 --><p>x"
+    )
     text = page.html.decode()
     assert "WordPress" not in text and "built by" not in text and "manifest" not in text
     assert "mirror" not in text.split("<body")[0].lower()  # no tool name in the head
@@ -142,12 +168,15 @@ def test_output_is_deterministic():
     assert Sanitizer().page(html).html == Sanitizer().page(html).html
 
 
-@pytest.mark.parametrize("data, expected", [
-    ("<meta charset=gb2312><p>中文".encode("gbk"), "中文"),
-    ("<meta charset=iso-8859-1><p>é".encode("cp1252"), "é"),
-    (b"\xef\xbb\xbf<p>\xc3\xa9", "é"),
-    ("<p>é".encode("cp1252"), "é"),  # not UTF-8: read as windows-1252
-])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ("<meta charset=gb2312><p>中文".encode("gbk"), "中文"),
+        ("<meta charset=iso-8859-1><p>é".encode("cp1252"), "é"),
+        (b"\xef\xbb\xbf<p>\xc3\xa9", "é"),
+        ("<p>é".encode("cp1252"), "é"),  # not UTF-8: read as windows-1252
+    ],
+)
 def test_pages_are_decoded_as_a_browser_would(data, expected):
     assert expected in decode(data)
 

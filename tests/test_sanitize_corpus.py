@@ -53,7 +53,9 @@ def _vectors():
     yield from ((f"owasp-{n:03d}", v["code"], None) for n, v in enumerate(owasp))
     bleach = json.loads((xss / "bleach_regression_vectors.json").read_text())["vectors"]
     yield from ((f"bleach-{n:02d}", v["input"], None) for n, v in enumerate(bleach))
-    leaks = json.loads((need_shared("corpora/leaks") / "email_privacy_tester_tests.json").read_text())["tests"]
+    leaks = json.loads((need_shared("corpora/leaks") / "email_privacy_tester_tests.json").read_text())[
+        "tests"
+    ]
     yield from ((f"leak-{t['id']}", t["desc"].replace("TRACKING_URL", "canary.invalid"), None) for t in leaks)
 
 
@@ -64,7 +66,9 @@ def _pages(out: Path) -> list[Path]:
 def _assert_clean_files(out: Path) -> None:
     audit.require_pass(out)  # build_from's gate ran it already; said here so the test cannot drift from it
     bad = {str(p.relative_to(out)): f for p in _pages(out) if (f := static_findings(p.read_text("utf-8")))}
-    bad |= {str(p.relative_to(out)): f for p in out.rglob("*.css") if (f := css_findings(p.read_text("utf-8")))}
+    bad |= {
+        str(p.relative_to(out)): f for p in out.rglob("*.css") if (f := css_findings(p.read_text("utf-8")))
+    }
     assert not bad, f"{len(bad)} file(s) can run script or load remotely: {dict(list(bad.items())[:5])}"
     assert not [p for p in out.rglob("*") if p.suffix in (".js", ".mjs", ".xml", ".htc", ".swf", ".php")]
 
@@ -89,7 +93,9 @@ def test_in_chromium_with_javascript_no_script_runs_nothing_leaves_and_text_is_k
     kept, failures = {}, []
     with chromium(javascript=True) as open_page:
         originals = open_page(java_script_enabled=False)
-        originals.page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+        originals.page.route(
+            "**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort()
+        )
         oracle = BrowserOracle(open_page(), out)
         for page in _pages(out):
             if page.name == "index.html" and page.parent == out:
@@ -120,10 +126,12 @@ def _print_distribution(kept: dict[str, float]) -> None:
     values = sorted(kept.values())
     if values:
         deciles = statistics.quantiles(values, n=10) if len(values) > 1 else values
-        print(f"\ntext kept over {len(values)} pages: min {values[0]:.3f}, deciles "
-              f"{', '.join(f'{d:.3f}' for d in deciles)}, max {values[-1]:.3f}, "
-              f"mean {statistics.mean(values):.3f}; lowest: "
-              f"{sorted(kept.items(), key=lambda kv: kv[1])[:5]}")
+        print(
+            f"\ntext kept over {len(values)} pages: min {values[0]:.3f}, deciles "
+            f"{', '.join(f'{d:.3f}' for d in deciles)}, max {values[-1]:.3f}, "
+            f"mean {statistics.mean(values):.3f}; lowest: "
+            f"{sorted(kept.items(), key=lambda kv: kv[1])[:5]}"
+        )
 
 
 def test_whatwg_site_builds_with_links_between_its_host_folders_resolved_locally(tmp_path):
@@ -147,5 +155,7 @@ def test_whatwg_site_builds_with_links_between_its_host_folders_resolved_locally
                     dangling.append((str(page.relative_to(out)), url))
     assert not dangling, dangling[:10]
     assert ("whatwg.org/faq", "https://whatwg.org/policies") in report.broken
-    print(f"\nwhatwg: {report.pages} pages, {len(report.broken)} broken links in the source, e.g. "
-          f"{report.broken[:3]}")
+    print(
+        f"\nwhatwg: {report.pages} pages, {len(report.broken)} broken links in the source, e.g. "
+        f"{report.broken[:3]}"
+    )

@@ -35,7 +35,9 @@ def source(tmp_path):
         '<title>Home</title><link rel=stylesheet href="/style.css"><script src="app.js"></script>'
         '<a href="docs/">Docs</a> <a href="about">About</a> <a href="https://example.org/about?utm_source=x">'
         'Abs</a> <a href="/missing">Missing</a> <img src="img/photo.jpg" alt=p> <img src="img/diagram">'
-        '<img src="https://cdn.other/x.png">', encoding="utf-8")
+        '<img src="https://cdn.other/x.png">',
+        encoding="utf-8",
+    )
     (src / "about").write_text("<!DOCTYPE html><title>About</title><p>About us", encoding="utf-8")
     (src / "docs/index.html").write_text('<p><a href="../index.html#top">Home</a>', encoding="utf-8")
     (src / "style.css").write_text("body{background:url(img/photo.jpg)} @import 'https://fonts.x/c.css';")
@@ -109,6 +111,7 @@ def test_a_failed_build_leaves_the_previous_one_intact(source, tmp_path, monkeyp
 
     def refuse(root):
         raise BuildError("refused by the gate")
+
     monkeypatch.setattr("mirror.build.gate", refuse)
     with pytest.raises(BuildError):
         site_import.build_from(source, out)
@@ -118,12 +121,15 @@ def test_a_failed_build_leaves_the_previous_one_intact(source, tmp_path, monkeyp
 
 def test_the_cli_prints_the_report_and_bad_input_gives_a_sentence_not_a_traceback(source, tmp_path):
     runner = CliRunner()
-    result = runner.invoke(main, ["build", "--from", str(source), "-o", str(tmp_path / "out"),
-                                  "--external-links", "text"])
+    result = runner.invoke(
+        main, ["build", "--from", str(source), "-o", str(tmp_path / "out"), "--external-links", "text"]
+    )
     assert result.exit_code == 0, result.output
     assert "Built 3 page(s)" in result.output and "Broken links in the source (1):" in result.output
     assert "remote image 1" in result.output
-    bad = runner.invoke(main, ["build", "--from", str(source), "--base-url", "ftp://x", "-o", str(tmp_path / "o")])
+    bad = runner.invoke(
+        main, ["build", "--from", str(source), "--base-url", "ftp://x", "-o", str(tmp_path / "o")]
+    )
     assert bad.exit_code == 1 and "--base-url 'ftp://x'" in bad.output and "Traceback" not in bad.output
     empty = tmp_path / "empty"
     empty.mkdir()
