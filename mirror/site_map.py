@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import tinycss2
+
 from mirror.errors import BuildError
 from mirror.sanitize_rules import ASSET_SUFFIXES, HTML_SUFFIXES, IMAGE_SUFFIXES, SNIFF
 
@@ -112,8 +114,21 @@ class SourceSite:
         head = (self.root / rel).read_bytes()[:512]
         if _HTML_START.match(head.removeprefix(b"\xef\xbb\xbf")):
             return "page", _free(rel + ".html", taken)
-        sniffed = next((ext for magic, ext in SNIFF if head.startswith(magic)), ".txt")
-        return ("image" if sniffed in IMAGE_SUFFIXES else "asset"), _free(rel + sniffed, taken)
+        sniffed = next((ext for magic, ext in SNIFF if head.startswith(magic)), "")
+        if sniffed:
+            return ("image" if sniffed in IMAGE_SUFFIXES else "asset"), _free(rel + sniffed, taken)
+        if _is_stylesheet((self.root / rel).read_bytes()):  # sanitized like any stylesheet, then
+            return "css", _free(rel + ".css", taken)
+        return "asset", _free(rel + ".txt", taken)
+
+
+def _is_stylesheet(data: bytes) -> bool:
+    """An extensionless text file that parses as CSS without a single error (a LICENSE does not)."""
+    try:
+        rules = tinycss2.parse_stylesheet(data.decode("utf-8"), skip_comments=True, skip_whitespace=True)
+    except UnicodeDecodeError:
+        return False
+    return bool(rules) and all(rule.type in ("qualified-rule", "at-rule") for rule in rules)
 
 
 def _free(out: str, taken: set[str]) -> str:

@@ -135,3 +135,15 @@ def test_the_cli_prints_the_report_and_bad_input_gives_a_sentence_not_a_tracebac
     empty.mkdir()
     none = runner.invoke(main, ["build", "--from", str(empty), "-o", str(tmp_path / "o")])
     assert none.exit_code == 1 and "no HTML page found" in none.output
+
+
+def test_extensionless_files_get_the_extension_of_what_they_are(tmp_path):
+    src = tmp_path / "src"
+    (src / "style").mkdir(parents=True)
+    (src / "style/main").write_text("body{background:url(https://t.example/p.gif);color:red}")
+    (src / "LICENSE").write_text("MIT License\n\nCopyright (c) someone")
+    (src / "index.html").write_text('<link rel=stylesheet href="/style/main"><p>x')
+    site_import.build_from(src, tmp_path / "out")
+    assert (tmp_path / "out/style/main.css").read_text() == "body{color:red;}"  # sanitized as CSS
+    assert (tmp_path / "out/LICENSE.txt").is_file()
+    assert 'href="style/main.css"' in (tmp_path / "out/index.html").read_text()
