@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 from mirror import build
 from mirror.errors import BuildError
@@ -102,9 +103,12 @@ def build_from(
             progress(done, len(todo), entry.rel)
     job.add_root_index()
     pages = {rel: job.files[rel] for rel in job.csp}
+    source_of = {entry.out: entry for entry in site.files.values()}
     for page, href in fix_fragments(pages):
         job.removed["link to a missing #fragment (fixed)"] += 1
-        job.broken.add((page, href))
+        entry = source_of.get(page)
+        if entry:  # named as the source names it: its own path and the absolute URL of the link
+            job.broken.add((entry.rel, urljoin(entry.url, href)))
     job.files.update(pages)
     result = build.write_build(out, job.files, job.csp)
     return ImportReport(
