@@ -147,3 +147,20 @@ def test_extensionless_files_get_the_extension_of_what_they_are(tmp_path):
     assert (tmp_path / "out/style/main.css").read_text() == "body{color:red;}"  # sanitized as CSS
     assert (tmp_path / "out/LICENSE.txt").is_file()
     assert 'href="style/main.css"' in (tmp_path / "out/index.html").read_text()
+
+
+def test_svg_files_are_copied_only_when_inert(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    svg = '<svg xmlns="http://www.w3.org/2000/svg">{}</svg>'
+    (src / "ok.svg").write_text(svg.format("<style>.a{fill:red}</style><rect class='a' width='1' height='1'/>"))
+    (src / "script.svg").write_text(svg.format("<script>alert(1)</script>"))
+    (src / "handler.svg").write_text(svg.format("<rect onclick='alert(1)'/>"))
+    (src / "remote.svg").write_text(svg.format("<image href='https://t.example/x.png'/>"))
+    (src / "index.html").write_text('<img src="ok.svg" alt=ok><img src="script.svg" alt=s>')
+    report = site_import.build_from(src, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.svg")) == ["ok.svg"]
+    assert set(report.dropped_files) == {"script.svg", "handler.svg", "remote.svg"}
+    assert 'src="ok.svg"' in (tmp_path / "out/index.html").read_text()
+    assert "script.svg" not in (tmp_path / "out/index.html").read_text()
+    assert any("Safest" in warning for warning in report.warnings)
