@@ -153,7 +153,9 @@ def test_svg_files_are_copied_only_when_inert(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     svg = '<svg xmlns="http://www.w3.org/2000/svg">{}</svg>'
-    (src / "ok.svg").write_text(svg.format("<style>.a{fill:red}</style><rect class='a' width='1' height='1'/>"))
+    (src / "ok.svg").write_text(
+        svg.format("<style>.a{fill:red}</style><rect class='a' width='1' height='1'/>")
+    )
     (src / "script.svg").write_text(svg.format("<script>alert(1)</script>"))
     (src / "handler.svg").write_text(svg.format("<rect onclick='alert(1)'/>"))
     (src / "remote.svg").write_text(svg.format("<image href='https://t.example/x.png'/>"))
