@@ -64,10 +64,16 @@ def top_level_chunks(text: str):
     Strings, comments, escapes and unquoted url() are skipped; ``()``, ``[]`` and ``{}`` nest, and a
     closer that does not match the open block is ignored (so ``<![CDATA[ a{} ]]>`` stays one chunk, dead
     as a browser reads it). Used only to choose which parts need the full tinycss2 walk: a chunk
-    without any risky word (see CSS_RISKY; none contains ``}``, so none can straddle two chunks)
-    cannot load or run anything, and the walk leaves no remote url() in the others.
+    without any risky word (see CSS_RISKY; none contains ``}``, so none can straddle two chunks) and
+    without an escape outside strings (one could spell url() or expression()) cannot load or run
+    anything, and the walk leaves no remote url() in the others.
     """
-    stack, start = [], 0
+    return (chunk for chunk, _ in _chunks(text))
+
+
+def _chunks(text: str):
+    """(chunk, whether it has an escape outside strings and comments) for each top-level chunk."""
+    stack, start, escaped = [], 0, False
     for match in _CSS_LEXEME.finditer(text):
         token = match.group()
         if token in _OPENERS or token.endswith("("):
@@ -75,10 +81,12 @@ def top_level_chunks(text: str):
         elif stack and token == stack[-1]:
             stack.pop()
             if not stack and token == "}":
-                yield text[start : match.end()]
-                start = match.end()
+                yield text[start : match.end()], escaped
+                start, escaped = match.end(), False
+        elif token[0] == "\\":
+            escaped = True
     if start < len(text):
-        yield text[start:]
+        yield text[start:], escaped
 
 
 class Drop(Exception):
@@ -95,11 +103,11 @@ class CssSanitizer:
     def stylesheet(self, text: str, base: str, out: str, removed: Counter) -> str:
         """A stylesheet; its top-level rules that cannot load anything are kept as they are, unparsed."""
         hits = risky_positions(text)
-        if not hits:
+        if not hits and "\\" not in text:
             return text.strip()
         kept, start, n = [], 0, 0
-        for chunk in top_level_chunks(text):
-            end, risky = start + len(chunk), False
+        for chunk, escaped in _chunks(text):
+            end, risky = start + len(chunk), escaped
             while n < len(hits) and hits[n] < end:
                 risky, n = True, n + 1
             kept.append(self._sheet(chunk, base, out, removed) if risky else chunk)
@@ -132,7 +140,7 @@ class CssSanitizer:
         hit = self._cache.get(key)
         if hit is None:
             text = key[1]
-            if fast and not risky_positions(text):
+            if fast and "\\" not in text and not risky_positions(text):
                 hit = (text, Counter())
             else:
                 counts = Counter()

@@ -240,9 +240,7 @@ CSS_HIDING = frozenset({("visibility", "hidden"), ("opacity", "0"), ("display", 
 # strings load only in @import and these functions), or to hide the page for good. A top-level rule
 # without any of these is kept as written, unparsed; the others go through the tinycss2 walk.
 # (Both are matched against ASCII-lowercased text: re's IGNORECASE on an alternation is 5x slower.)
-CSS_RISKY = re.compile(
-    r"url\(|@import|image\(|image-set\(|cross-fade\(|src\(|\\|expression|behavior|binding|<"
-)
+CSS_RISKY = re.compile(r"url\(|@import|image\(|image-set\(|cross-fade\(|src\(|expression|behavior|binding|</")
 CSS_HIDES_PAGE = re.compile(r"(?:body|html|async-hide)\s*\{[^}]*(?:visibility|opacity|display)")
 
 # The Content-Security-Policy every page carries (style hashes are appended per page).
