@@ -145,7 +145,10 @@ class CssSanitizer:
             else:
                 counts = Counter()
                 walker = _Walk(self.site, base, out, counts)
-                hit = (walker.serialize(walker.rules(parse(counts))), counts)
+                try:
+                    hit = (walker.serialize(walker.rules(parse(counts))), counts)
+                except RecursionError:  # thousands of nested blocks: no reader loses anything real
+                    hit = ("", Counter({"css nested too deeply (dropped)": 1}))
             self._cache[key] = hit
         removed.update(hit[1])
         return hit[0]

@@ -126,7 +126,7 @@ def _is_stylesheet(data: bytes) -> bool:
     """An extensionless text file that parses as CSS without a single error (a LICENSE does not)."""
     try:
         rules = tinycss2.parse_stylesheet(data.decode("utf-8"), skip_comments=True, skip_whitespace=True)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, RecursionError):
         return False
     return bool(rules) and all(rule.type in ("qualified-rule", "at-rule") for rule in rules)
 

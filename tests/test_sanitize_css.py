@@ -84,3 +84,8 @@ def test_top_level_chunks_skip_braces_in_strings_comments_and_escapes():
     css = 'a{x:"}"} /* } */ b{y:\\}} @media s{c{z:1}} d{'
     assert list(top_level_chunks(css)) == ['a{x:"}"}', " /* } */ b{y:\\}}", " @media s{c{z:1}}", " d{"]
     assert "".join(top_level_chunks(css)) == css
+
+
+def test_absurdly_nested_css_is_dropped_not_a_traceback():
+    out, removed = sheet("a{" * 5000 + "background:url(https://t.example/x)" + "}" * 5000)
+    assert out == "" and removed["css nested too deeply (dropped)"] == 1
