@@ -90,7 +90,7 @@ def build_from(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Sanitize every file of ``source`` into the build directory ``out`` (swapped in only if audited)."""
-    site = SourceSite(source, base_url)
+    site = SourceSite(source, base_url, skip=out)  # a build written inside the source is not the site
     if not any(f.kind == "page" for f in site.files.values()):
         raise BuildError(
             f"--from {source}: no HTML page found; give the folder holding the site's HTML files."

@@ -38,12 +38,13 @@ class SourceFile:
 class SourceSite:
     """The inventory of a source folder and its URL map; a ``links.SiteMap``."""
 
-    def __init__(self, root: Path, base_url: str | None = None):
+    def __init__(self, root: Path, base_url: str | None = None, skip: Path | None = None):
+        """``skip``: a folder inside ``root`` that is not part of the site (the build being written)."""
         self.root = Path(root)
         if not self.root.is_dir():
             raise BuildError(f"--from {root}: not a folder; give the folder holding the site's HTML files.")
         self.origin, self.prefix = _origin(base_url)
-        rels = sorted(_walk(self.root))
+        rels = sorted(_walk(self.root, Path(skip).resolve() if skip else None))
         self.hosts = {
             rel.split("/", 1)[0] for rel in rels if "/" in rel and HOST_FOLDER.match(rel.split("/", 1)[0])
         }
@@ -149,11 +150,16 @@ def _origin(base_url: str | None) -> tuple[str, str]:
     return f"{parts.scheme}://{parts.netloc.lower()}", prefix
 
 
-def _walk(root: Path):
-    """Every regular file under ``root`` (POSIX relative paths); hidden entries and symlinks are skipped."""
+def _walk(root: Path, skip: Path | None):
+    """Every regular file under ``root`` (POSIX relative paths); hidden entries, symlinks and ``skip``
+    are left out."""
     for folder, dirs, names in os.walk(root, followlinks=False):
         dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(folder, d))
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and not os.path.islink(os.path.join(folder, d))
+            and Path(folder, d).resolve() != skip
         )
         for name in names:
             path = Path(folder, name)

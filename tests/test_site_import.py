@@ -166,3 +166,9 @@ def test_svg_files_are_copied_only_when_inert(tmp_path):
     assert 'src="ok.svg"' in (tmp_path / "out/index.html").read_text()
     assert "script.svg" not in (tmp_path / "out/index.html").read_text()
     assert any("Safest" in warning for warning in report.warnings)
+
+
+def test_a_build_written_inside_the_source_is_not_read_back_as_part_of_the_site(source):
+    first = site_import.build_from(source, source / "build" / "site")
+    second = site_import.build_from(source, source / "build" / "site")
+    assert first.pages == second.pages == 3
