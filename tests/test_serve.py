@@ -376,3 +376,18 @@ def test_ipv6_loopback_and_localhost_are_served(site, host, family):
             sock.sendall(request("/file", headers={"Connection": "close"}))
             reply = sock.makefile("rb").read()
     assert parse_all(reply)[0].body == ELEVEN
+
+
+def test_stop_is_prompt_and_clean_with_a_download_and_an_idle_connection_open(site):
+    running = serve.start(site)
+    downloading, idle = connect(running), connect(running)
+    downloading.sendall(request("/large.bin"))  # never read: the file transfer stalls
+    assert downloading.recv(100).startswith(b"HTTP/1.1 200 OK")
+    started = time.monotonic()
+    running.stop()
+    assert time.monotonic() - started < 3
+    assert not running._thread.is_alive()
+    downloading.close()
+    idle.close()
+    with pytest.raises(OSError):
+        connect(running, timeout=1)
