@@ -135,3 +135,11 @@ def test_nginx_redirects_a_directory_and_answers_head_like_the_embedded_server(b
     ours, theirs = (fetch(server, "/style.css", "HEAD") for server in both)
     assert ours.body == theirs.body == b""
     assert all(ours.header(name) == theirs.header(name) for name in COMPARED + ("content-length",))
+
+
+@pytest.mark.parametrize("host", ["localhost", "::1"])
+def test_nginx_listens_on_localhost_and_ipv6_loopback(site, host):
+    with nginx.start(site, host=host) as engine:
+        address = "::1" if host == "::1" else "127.0.0.1"
+        assert engine.url == f"http://{'[::1]' if host == '::1' else '127.0.0.1'}:{engine.port}/"
+        assert fetch((address, engine.port), "/file").body == ELEVEN
