@@ -280,7 +280,8 @@ def test_idle_and_slow_connections_time_out(site, monkeypatch):
         assert fetch(running, "/file").body == ELEVEN
 
 
-def test_cli_serves_until_sigterm_and_exits_cleanly(site):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_cli_serves_until_sigterm_or_ctrl_c_and_exits_cleanly(site, sig):
     with subprocess.Popen([sys.executable, "-m", "mirror", "serve", str(site)], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as proc:
         try:
@@ -288,8 +289,9 @@ def test_cli_serves_until_sigterm_and_exits_cleanly(site):
             assert line.startswith(f"Serving {site} at http://127.0.0.1:"), line
             port = int(line.split("127.0.0.1:")[1].split("/")[0])
             assert fetch(("127.0.0.1", port), "/").body == PAGE
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(sig)
             assert proc.wait(timeout=10) == 0
+            assert "Traceback" not in proc.stderr.read()
         finally:
             if proc.poll() is None:
                 proc.kill()
