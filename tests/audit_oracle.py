@@ -32,6 +32,9 @@ TABS = 6
 SETTLE_MS = 150
 REFRESH_MS = 1300  # <meta refresh> waits its delay (the corpora use 0 or 1 s)
 TRIGGER_URL = "__oracle_trigger__"
+HOVER_AND_FOCUS = ("for (const el of document.querySelectorAll('*')) for (const type of ['pointerover', "
+                   "'pointerenter', 'mouseover', 'mouseenter', 'mousemove', 'focus', 'focusin', 'mouseout', "
+                   "'blur']) el.dispatchEvent(new Event(type, {bubbles: false}))")
 NETWORK_SCHEMES = ("http:", "https:", "ws:", "wss:", "ftp:")
 
 
@@ -156,9 +159,14 @@ async def _visit(page, cdp, vector: Vector, obs: Observation) -> None:
         obs.error = str(e).splitlines()[0][:100]
     wait = REFRESH_MS if "refresh" in vector.files[vector.page].lower() else SETTLE_MS
     await page.wait_for_timeout(wait)
-    if vector.trigger:  # through the debugger protocol, so the trigger's own code is named and ignored
+    # Provoke what waits for a reader: hover and focus every element (never a click: a click may follow
+    # a link, which is the reader's choice), then the vector's own trigger. Both go through the debugger
+    # protocol under a name the script detector ignores.
+    for code in (HOVER_AND_FOCUS, vector.trigger):
+        if not code:
+            continue
         try:
-            await cdp.send("Runtime.evaluate", {"expression": f"try {{ {vector.trigger}\n}} catch (e) {{}}\n"
+            await cdp.send("Runtime.evaluate", {"expression": f"try {{ {code}\n}} catch (e) {{}}\n"
                                                               f"//# sourceURL={TRIGGER_URL}", "userGesture": True})
             await page.wait_for_timeout(SETTLE_MS)
         except Exception as e:
