@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mirror.audit_markup import audit_html, audit_xml
+from mirror.audit_markup import audit_html, audit_xml, decode_stylesheet
 from mirror.audit_rules import Finding, FileAudit, Ref
 from mirror.errors import AuditFailed
 
@@ -125,7 +125,10 @@ def _audit_file(root: Path, rel: str, strict_links: bool) -> FileAudit:
         return fa
     try:
         if suffix == ".css":
-            fa.check_css(data.decode("utf-8", "replace"), 1, "stylesheet")
+            text, problem = decode_stylesheet(data)
+            if problem:
+                fa.add(1, "encoding", problem)
+            fa.check_css(text, 1, "stylesheet")
         else:
             fa.markup = True
             (audit_html if is_html else audit_xml)(fa, data)

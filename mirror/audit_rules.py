@@ -22,6 +22,7 @@ Rules (errors unless marked)::
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 from mirror.audit_css import CssItem, scan_stylesheet
@@ -48,6 +49,7 @@ FETCH_DIRECTIVES = ("default-src", "child-src", "connect-src", "font-src", "fram
                     "fenced-frame-src")
 LOCAL_SOURCES = frozenset({"'none'", "'self'", "'unsafe-inline'", "'unsafe-hashes'", "'report-sample'",
                            "data:"})
+LINK_HEADER_URL = re.compile(r"<([^>]*)>")
 SAFE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'"
 
 
@@ -228,6 +230,9 @@ def _meta(fa: FileAudit, el: Element) -> None:
         target = refresh_url(content)
         if target is not None:
             fa.use_url(el.line, target, "<meta http-equiv=refresh>", "nav")
+    elif equiv == "link":  # a Link header in a page: <url>; rel=preload
+        for target in LINK_HEADER_URL.findall(content):
+            fa.use_url(el.line, target, "<meta http-equiv=link>", "load")
     elif equiv == "content-security-policy" and not fa.policy_ok:
         if el.parent != "head":
             fa.policy_problem = "has its Content-Security-Policy <meta> outside <head>, where it is ignored"

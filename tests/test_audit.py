@@ -104,6 +104,7 @@ def test_a_script_file_is_a_script_error(tmp_path):
     ('<link rel=icon href="https://t.example/i.ico">', "<link rel=icon>"),
     ('<base href="https://t.example/">', "<base href> makes every relative URL load from https://t.example/"),
     ('<meta http-equiv=refresh content="1; URL=https://t.example/">', "navigates to https://t.example/ without"),
+    ('<meta http-equiv=Link content="<https://t.example/s.css>; rel=preload">', "<meta http-equiv=link>"),
     ('<svg><image href="https://t.example/i.png"/></svg>', "<image href>"),
     ('<svg><use xlink:href="https://t.example/s.svg#a"/></svg>', "<use xlink:href>"),
     ('<svg><feImage href="https://t.example/f.png"/></svg>', "<feimage href>"),
@@ -235,6 +236,15 @@ def test_a_page_in_another_charset_is_flagged_and_read_as_a_browser_would(tmp_pa
     write(tmp_path, {"index.html": '<meta charset="iso-2022-jp">' + page("<img src=ok.png onerror=x()>"),
                      "ok.png": b""})
     assert {rule for rule, _ in rules(tmp_path)} == {"encoding", "script"}
+
+
+def test_stylesheets_are_decoded_by_bom_and_charset(tmp_path):
+    css = "a{background:url(https://t.example/a.png)}"
+    write(tmp_path, {"index.html": page("hi"), "a.css": b"\xfe\xff" + css.encode("utf-16-be"),
+                     "b.css": f'@charset "shift_jis";{css}', "c.css": f'@charset "utf-8";{css}'})
+    found = [(f.file, f.rule) for f in audit.audit_dir(tmp_path).findings]
+    assert found == [("a.css", "remote-load"), ("b.css", "encoding"), ("b.css", "remote-load"),
+                     ("c.css", "remote-load")]
 
 
 def test_utf16_with_a_bom_is_decoded(tmp_path):
