@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from mirror.audit_css import CssItem, scan_stylesheet
+from mirror.audit_policy import SAFE_CSP, csp_problem
 from mirror.audit_urls import SCHEME, SCRIPT_SCHEMES, classify, data_is_inert, normalize, refresh_url, \
     split_urls, srcset_urls
 
@@ -43,14 +44,7 @@ PRESENTATION_ATTRS = frozenset({"fill", "stroke", "filter", "mask", "clip-path",
 TEXT_ATTRS = frozenset({"alt", "title", "placeholder", "value", "label", "summary", "content", "class", "id",
                         "name", "lang", "dir", "type", "rel", "width", "height"})
 ANIMATION_TAGS = frozenset({"animate", "set", "animatetransform", "animatemotion", "animatecolor"})
-FETCH_DIRECTIVES = ("default-src", "child-src", "connect-src", "font-src", "frame-src", "img-src",
-                    "manifest-src", "media-src", "object-src", "prefetch-src", "script-src", "script-src-elem",
-                    "script-src-attr", "style-src", "style-src-elem", "style-src-attr", "worker-src",
-                    "fenced-frame-src")
-LOCAL_SOURCES = frozenset({"'none'", "'self'", "'unsafe-inline'", "'unsafe-hashes'", "'report-sample'",
-                           "data:"})
 LINK_HEADER_URL = re.compile(r"<([^>]*)>")
-SAFE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'"
 
 
 @dataclass(frozen=True)
@@ -364,30 +358,3 @@ ATTR_RULES = {
     "dynsrc": _image_attr, "poster": _image_attr,
     **{name: _plugin for name in PLUGIN_URL_ATTRS}, **{name: _presentation for name in PRESENTATION_ATTRS},
 }
-
-
-# --- policy -----------------------------------------------------------------------------------------
-
-def csp_problem(policy: str) -> str | None:
-    """None when ``policy`` forbids script and every remote load; else what it allows, as a clause."""
-    directives: dict[str, list[str]] = {}
-    for part in policy.split(";"):
-        words = part.split()
-        if words and words[0].lower() not in directives:
-            directives[words[0].lower()] = [w.lower() for w in words[1:]]
-    if "default-src" not in directives:
-        return "has a Content-Security-Policy without default-src, so anything it does not name may load"
-    for name in ("script-src-elem", "script-src-attr", "script-src"):
-        if name in directives and directives[name] != ["'none'"]:
-            return f"has a Content-Security-Policy that allows script ({name} {' '.join(directives[name])})"
-    if "script-src" not in directives and directives["default-src"] != ["'none'"]:
-        return "has a Content-Security-Policy whose default-src allows script; add script-src 'none'"
-    for name in FETCH_DIRECTIVES:
-        remote = [s for s in directives.get(name, []) if not _local_source(s)]
-        if remote:
-            return f"has a Content-Security-Policy that allows remote loads ({name} {' '.join(remote)})"
-    return None
-
-
-def _local_source(source: str) -> bool:
-    return source in LOCAL_SOURCES or source.startswith(("'sha256-", "'sha384-", "'sha512-", "'nonce-"))
