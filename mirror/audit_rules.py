@@ -300,7 +300,7 @@ def _srcset(fa: FileAudit, el: Element, name: str, value: str) -> None:
 def _href(fa: FileAudit, el: Element, name: str, value: str) -> None:
     if el.tag in ("link", "base"):
         return  # their element rules read href
-    how = "link" if el.tag in LINK_TAGS else "load"
+    how = "link" if el.tag in LINK_TAGS else "image" if el.tag in IMAGE_TAGS else "load"
     fa.use_url(el.line, value, f"<{el.tag} {name}>", how)
 
 
