@@ -2,19 +2,20 @@
 
 Owns: the rule ids and their severities, the per-file collector of findings and local references, and
 the checks of one element at a time (independent of which parser produced it), of CSS (via
-audit_css) and of a page's Content-Security-Policy. Never parses HTML or XML and never touches the file
+audit_css) and of a page's Content-Security-Policy (via audit_policy). Never parses HTML or XML and never touches the file
 system (audit_markup and audit do that).
 
 Rules (errors unless marked)::
 
     script         <script>, on* attributes, javascript:/vbscript:/scriptable data: URLs, <iframe srcdoc>,
                    SVG animation of links, CSS expression()/behavior/-moz-binding, script files
-    remote-load    anything fetched without a click from outside the audited folder (or escaping it)
+    remote-load    anything fetched without a click from outside the audited folder (or escaping it; a
+                   symbolic link counts, as a server could follow it out)
     form           <form>, formaction
     broken-link    a local reference to a missing file, or #fragment to a missing id
     policy         a page without a <meta> Content-Security-Policy forbidding script and remote loads
     unparsable     a file the audit could not read or parse
-    encoding       a page declaring a charset other than UTF-8
+    encoding       a page or stylesheet declaring a charset other than UTF-8
     safest         warning: degrades in Tor Browser at Safest (SVG, MathML, web fonts, autoplay media)
     external-link  note (an error with --strict-links): a link a reader can click that leaves the folder
 """
