@@ -1,9 +1,9 @@
 """The audit's rules: what one element, attribute, stylesheet or page policy means for a reader.
 
 Owns: the rule ids and their severities, the per-file collector of findings and local references, and
-the checks of one element at a time (independent of which parser produced it), of CSS (via
-audit_css) and of a page's Content-Security-Policy (via audit_policy). Never parses HTML or XML and never touches the file
-system (audit_markup and audit do that).
+the checks of one element at a time (independent of which parser produced it), of CSS (via audit_css)
+and of a page's Content-Security-Policy (via audit_policy). Never parses HTML or XML and never touches
+the file system (audit_markup and audit do that).
 
 Rules (errors unless marked)::
 
