@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mirror.audit_markup import audit_html, audit_xml, decode_stylesheet
-from mirror.audit_rules import Finding, FileAudit, Ref
+from mirror.audit_rules import FileAudit, Finding, Ref
 from mirror.errors import AuditFailed
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ XML_SUFFIXES = XHTML_SUFFIXES | {".svg", ".xml", ".xsl", ".xslt", ".rss", ".atom
 SCRIPT_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".jsx", ".vbs", ".htc", ".wasm"})
 SHOWN_IN_FAILURE = 3
 
-__all__ = ["Finding", "Report", "audit_dir", "require_pass", "format_text", "format_json"]
+__all__ = ["Finding", "Report", "audit_dir", "format_json", "format_text", "require_pass"]
 
 
 @dataclass(frozen=True)

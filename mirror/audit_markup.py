@@ -23,7 +23,7 @@ from selectolax.lexbor import LexborHTMLParser
 from mirror.audit_rules import TAG_RULES, Element, FileAudit, check_element
 
 CSS_CHARSET = re.compile(rb'@charset "([^"]{1,40})";')
-META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([a-zA-Z0-9_.:\-]+)", re.I)
+META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([a-zA-Z0-9_.:\-]+)", re.IGNORECASE)
 UTF8_LABELS = frozenset({"utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8",
                          "x-unicode20utf8"})
 # A <meta> cannot make a browser read a page as UTF-16 (it reads UTF-8 instead); ASCII labels mean

@@ -28,8 +28,16 @@ from dataclasses import dataclass, field
 
 from mirror.audit_css import CssItem, scan_stylesheet
 from mirror.audit_policy import SAFE_CSP, csp_problem
-from mirror.audit_urls import SCHEME, SCRIPT_SCHEMES, classify, data_is_inert, normalize, refresh_url, \
-    split_urls, srcset_urls
+from mirror.audit_urls import (
+    SCHEME,
+    SCRIPT_SCHEMES,
+    classify,
+    data_is_inert,
+    normalize,
+    refresh_url,
+    split_urls,
+    srcset_urls,
+)
 
 SEVERITY = {
     "script": "error", "remote-load": "error", "form": "error", "broken-link": "error", "policy": "error",
@@ -153,7 +161,7 @@ class FileAudit:
 class Element:
     """One element as the rules see it: lowercase tag and attribute names, a lazily computed line."""
 
-    __slots__ = ("tag", "attrs", "parent", "_line", "_locate", "_text")
+    __slots__ = ("_line", "_locate", "_text", "attrs", "parent", "tag")
 
     def __init__(self, tag: str, attrs: dict, parent: str, line=None, locate=None, text=None):
         self.tag, self.attrs, self.parent = tag, attrs, parent

@@ -302,8 +302,8 @@ def test_a_file_the_audit_cannot_read_fails_closed(tmp_path, monkeypatch):
     def broken(fa, data):
         raise ValueError("parser bug")
     monkeypatch.setattr(audit, "audit_html", broken)
-    assert rules(tmp_path) == [("unparsable", "could not be audited (ValueError: parser bug); the audit "
-                                              "cannot vouch for it")]
+    message = "could not be audited (ValueError: parser bug); the audit cannot vouch for it"
+    assert rules(tmp_path) == [("unparsable", message)]
 
 
 def test_line_numbers_point_at_the_tag(tmp_path):
