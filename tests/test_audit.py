@@ -421,3 +421,14 @@ def test_the_seed_page_build_passes_with_no_errors_and_no_warnings(tmp_path):
     build.build_site(site, tmp_path / "out")
     report = audit.audit_dir(tmp_path / "out")
     assert (report.errors, report.warnings) == ((), ())
+
+
+def test_the_audit_never_imports_the_sanitizer():
+    import subprocess
+    import sys
+
+    code = "import sys, mirror.audit, mirror.cli; print(sorted(m for m in sys.modules if m.startswith('mirror')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "mirror.audit_rules" in loaded and "sanitize" not in loaded
+    for module in (ROOT / "mirror").glob("audit*.py"):
+        assert "sanitize import" not in module.read_text() and "import sanitize" not in module.read_text()
