@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -424,9 +426,6 @@ def test_the_seed_page_build_passes_with_no_errors_and_no_warnings(tmp_path):
 
 
 def test_the_audit_never_imports_the_sanitizer():
-    import subprocess
-    import sys
-
     code = "import sys, mirror.audit, mirror.cli; print(sorted(m for m in sys.modules if m.startswith('mirror')))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "mirror.audit_rules" in loaded and "sanitize" not in loaded
