@@ -199,11 +199,16 @@ class OnionMirror:
         self.published: Published | None = None
 
     def start(self) -> Published:
+        """Serve, connect a tor and publish; on any failure everything started here is stopped again."""
         check_build(self.build_dir)
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.server = start_server(self.build_dir, self.state_dir / "http.sock")
-        self.tor = self._connect_tor()
-        self._publish()
+        try:
+            self.server = start_server(self.build_dir, self.state_dir / "http.sock")
+            self.tor = self._connect_tor()
+            self._publish()
+        except BaseException:
+            self.close()
+            raise
         return self.published
 
     def _connect_tor(self) -> torlib.Tor:
