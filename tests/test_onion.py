@@ -137,9 +137,9 @@ def test_unreachable_network_ends_with_a_clear_error_within_the_timeout(site, tm
                "DirAuthority": f"nowhere orport={dead_port} no-v2 v3ident={'A' * 40} 127.0.0.1:{dead_port} "
                                f"{'B' * 40}"}
     began = time.monotonic()
-    with pytest.raises(TorError, match=r"did not finish bootstrapping within 6 s .*reachable"):
-        with onion.OnionMirror(site, tmp_path, network=network, timeout=6) as mirror:
-            mirror.start()
+    with pytest.raises(TorError, match=r"did not finish bootstrapping within 6 s .*reachable"), \
+            onion.OnionMirror(site, tmp_path, network=network, timeout=6) as mirror:
+        mirror.start()
     assert time.monotonic() - began < 12
 
 
@@ -211,7 +211,7 @@ def test_firefox_esr_with_safest_prefs_reads_the_onion_and_nothing_else(site, tm
 
     firefox = need_program("firefox-esr")
     streams = []
-    listener = lambda event: streams.append(event)  # noqa: E731
+    listener = lambda event: streams.append(event)
     with start(site, tmp_path / "state", testnet) as mirror:
         testnet.controller.add_event_listener(listener, EventType.STREAM)
         try:
