@@ -201,7 +201,8 @@ def summary(report: Report) -> str:
             f"{part('warning', 'warning')}; {external} external link{'' if external == 1 else 's'}.")
 
 
-def format_text(report: Report, show_notes: bool = True) -> str:
+def format_text(report: Report, show_notes: bool = False) -> str:
+    """One line per finding (notes, the external links, only when asked), then the summary."""
     lines = [str(f) for f in report.findings if show_notes or f.severity != "note"]
     return "\n".join(lines + [summary(report)])
 

@@ -358,7 +358,9 @@ def test_cli_exit_status_text_and_json(tmp_path):
     dirty = write(tmp_path / "dirty", {"index.html": page('<img srcset="https://cdn.example/a.png">')})
     runner = CliRunner()
     ok = runner.invoke(main, ["check", str(clean)])
-    assert ok.exit_code == 0 and ok.output.strip().endswith("0 errors, 0 warnings; 1 external link.")
+    assert ok.exit_code == 0 and ok.output == "Checked 1 file: 0 errors, 0 warnings; 1 external link.\n"
+    listed = runner.invoke(main, ["check", "--show-links", str(clean)])
+    assert "index.html:2 [external-link] <a href> leaves the mirror: https://x.example/" in listed.output
     bad = runner.invoke(main, ["check", str(dirty)])
     assert bad.exit_code == 1
     assert "index.html:2 [remote-load] <img srcset> fetches https://cdn.example/a.png" in bad.output
