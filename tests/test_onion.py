@@ -121,7 +121,7 @@ def test_attached_tor_publishes_and_is_left_running_without_the_service(site, tm
     with onion.OnionMirror(site, tmp_path, control_socket=client.control_socket, timeout=60) as mirror:
         published = mirror.start()
         assert not mirror.tor.launched
-        assert fetch(published.url, testnet.socks_port).content == PAGE
+        assert fetch(published.url, testnet.socks_port).content == page_of(site)
     assert client.process.poll() is None
     assert published.service_id not in testnet.controller.get_info("onions/current", "").split()
 
