@@ -109,7 +109,7 @@ def test_a_failed_build_leaves_the_previous_one_intact(source, tmp_path, monkeyp
     before = (out / "index.html").read_bytes()
     (source / "about").write_text("<p>changed")
 
-    def refuse(root):
+    def refuse(root, **kwargs):
         raise BuildError("refused by the gate")
 
     monkeypatch.setattr("mirror.build.gate", refuse)
