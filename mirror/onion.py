@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Self
 
 import nacl.exceptions
 import nacl.public
@@ -253,7 +254,7 @@ class OnionMirror:
             self.server.stop()
             self.server = None
 
-    def __enter__(self) -> OnionMirror:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -265,16 +266,18 @@ def run(build_dir: Path, stop: threading.Event, *, testnet: bool = False, state_
     """``mirror onion``: publish ``build_dir`` (into a private network with ``testnet``) until ``stop``."""
     from mirror.testnet import Testnet
 
-    if testnet:
+    if testnet:  # the service's tor bootstraps while the network's client does
         say = on_event or (lambda kind, detail: None)
-        with Testnet() as net:
+        timeout = options.get("timeout", 120)
+        with Testnet().start(timeout, wait_for_client=False) as net:
             def announce(kind: str, detail) -> None:
                 if kind == "published":  # announce only once the private network's client can fetch it
                     detail = replace(detail, socks_port=net.socks_port)
+                    net.await_client(timeout)
                     if detail.reader_key:  # the demo's client is the authorized reader
                         net.controller.msg(f"ONION_CLIENT_AUTH_ADD {detail.service_id} "
                                            f"x25519:{detail.reader_key.private_base64()}")
-                    await_reachable(detail.url, net.socks_port, options.get("timeout", 120))
+                    await_reachable(detail.url, net.socks_port, timeout)
                 say(kind, detail)
 
             _run(build_dir, stop, net.root / "service", network=net.tor_options(), on_event=announce, **options)

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 import stem
 import stem.connection
@@ -71,7 +72,7 @@ class Tor:
         finally:
             stop_process(self.process)
 
-    def __enter__(self) -> Tor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

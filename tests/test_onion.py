@@ -183,7 +183,7 @@ def test_cli_onion_testnet_prints_a_working_curl_command_and_exits_0_on_sigterm(
                                os.path.abspath(__file__))))
     try:
         out = ""
-        while "Ctrl-C stops." not in out:
+        while "curl --socks5-hostname" not in out:  # the last line
             line = cli.stdout.readline()
             assert line, f"mirror onion ended early: {cli.stderr.read()}"
             out += line
