@@ -198,6 +198,7 @@ class OnionMirror:
         self.server = None
         self.tor: torlib.Tor | None = None
         self.published: Published | None = None
+        self._unpublished = False  # tor was restarted but the service is not yet back
 
     def start(self) -> Published:
         """Serve, connect a tor and publish; on any failure everything started here is stopped again."""
@@ -230,10 +231,16 @@ class OnionMirror:
             self.on_event("restart", "the server stopped; restarting it")
             self.server.stop()
             self.server = start_server(self.build_dir, self.state_dir / "http.sock")
-        if not self.tor.alive():
-            self.on_event("restart", "tor stopped; restarting it and republishing the same address")
-            self.tor = self.tor.restart()
-            self._publish()
+        try:
+            if not self.tor.alive():
+                self.on_event("restart", "tor stopped; restarting it and republishing the same address")
+                self._unpublished = True
+                self.tor = self.tor.restart()
+            if self._unpublished:
+                self._publish()
+                self._unpublished = False
+        except TorError as e:  # tor still unreachable, or the publication timed out: next round tries again
+            self.on_event("restart", f"that failed ({e.message}); trying again")
 
     def run(self, stop: threading.Event, interval: float = 0.5) -> None:
         """Supervise until ``stop`` is set."""
@@ -332,13 +339,18 @@ def start_server(build_dir: Path, socket_path: Path):
 
 
 def server_alive(server) -> bool:
+    """True if the server answers a HEAD request on its socket within 2 s (a hung server counts as dead)."""
     with socket.socket(socket.AF_UNIX) as probe:
-        probe.settimeout(1)
+        probe.settimeout(2)
         try:
             probe.connect(str(server.socket_path))
+            probe.sendall(b"HEAD / HTTP/1.1\r\nHost: mirror\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := probe.recv(4096):
+                answer += chunk
         except OSError:
             return False
-    return True
+    return answer.startswith(b"HTTP/1.1 ")
 
 
 def _b32(raw: bytes) -> str:

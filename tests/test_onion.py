@@ -12,7 +12,7 @@ import requests
 
 from mirror import onion
 from mirror.build import write_build
-from mirror.errors import KeyFileError, TorError
+from mirror.errors import AuditFailed, KeyFileError, TorError
 from mirror.testnet import free_ports
 from tests.servekit import PAGE_CSP, page
 from tests.tor_fixtures import fetch
@@ -126,9 +126,54 @@ def test_attached_tor_publishes_and_is_left_running_without_the_service(site, tm
     assert published.service_id not in testnet.controller.get_info("onions/current", "").split()
 
 
+def test_attached_tor_gone_is_reported_and_retried_not_fatal(site, tmp_path, testnet):
+    from mirror import tor
+
+    events = []
+    other = tor.launch(tmp_path / "other", testnet.tor_options(), timeout=60)
+    with onion.OnionMirror(site, tmp_path / "state", control_socket=tmp_path / "other/control.sock", timeout=5,
+                           on_event=lambda k, d: events.append((k, d))) as mirror:
+        mirror.start()
+        other.close()  # the operator's tor goes away
+        mirror.check()
+        mirror.check()
+    restarts = [d for k, d in events if k == "restart"]
+    assert restarts[0].startswith("tor stopped") and "could not connect" in restarts[1]
+    assert restarts[-1].endswith("trying again")
+
+
 def test_attach_to_a_missing_control_socket_says_what_to_check(site, tmp_path):
     with pytest.raises(TorError, match=r"could not connect to tor's control socket .*ControlSocket"):
         onion.OnionMirror(site, tmp_path, control_socket=tmp_path / "nothing.sock").start()
+
+
+def test_build_failing_the_audit_is_refused_before_anything_starts(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "index.html").write_text('<!doctype html><title>x</title><script src="https://x.example/t.js"></script>')
+    with pytest.raises(AuditFailed):
+        onion.OnionMirror(bad, tmp_path / "state").start()
+    assert not (tmp_path / "state" / "tor").exists()
+
+
+def test_attach_by_control_port_checks_the_password(site, tmp_path, testnet):
+    import subprocess
+
+    from mirror.testnet import find_program
+
+    hashed = subprocess.run([find_program("tor"), "--quiet", "--hash-password", "s3cret"], capture_output=True,
+                            text=True, check=True).stdout.strip().splitlines()[-1]
+    port, = free_ports(1)
+    testnet.controller.set_options({"ControlPort": f"127.0.0.1:{port}", "HashedControlPassword": hashed,
+                                    "CookieAuthentication": "0"})
+    try:
+        with pytest.raises(TorError, match=f"could not authenticate to tor's control port {port}"):
+            onion.OnionMirror(site, tmp_path / "a", control_port=port, password="wrong").start()
+        with onion.OnionMirror(site, tmp_path / "b", control_port=port, password="s3cret", timeout=60) as mirror:
+            assert fetch(mirror.start().url, testnet.socks_port).content == PAGE
+    finally:
+        testnet.controller.set_options({"ControlPort": "0", "HashedControlPassword": None,
+                                        "CookieAuthentication": "1"})
 
 
 def test_unreachable_network_ends_with_a_clear_error_within_the_timeout(site, tmp_path):
