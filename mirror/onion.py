@@ -39,6 +39,18 @@ from mirror.errors import KeyFileError, PublishError, TorError
 
 log = logging.getLogger(__name__)
 
+
+class _HideKeys(logging.Filter):
+    """stem traces every control command it sends, ADD_ONION's secret key and the reader's x25519 key
+    included (at level 5, which a handler at NOTSET shows): drop those records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return "ED25519-V3:" not in message and "x25519:" not in message
+
+
+logging.getLogger("stem").addFilter(_HideKeys())
+
 VIRTUAL_PORT = 80
 OnEvent = Callable[[str, object], None]
 
@@ -113,13 +125,18 @@ def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey
                 client_auth_v3=reader_key.public if reader_key else None)
         except stem.ControllerError as e:
             raise PublishError(f"tor refused the onion service: {e}.") from e
-        expected = keys.onion_address(keys.public_key(secret_key)).removesuffix(".onion")
+        expected = service_id_of(secret_key)
         if response.service_id != expected:
             raise PublishError(f"tor published {response.service_id}, not the key's address {expected}.")
         await_upload(events, response.service_id, on_event, timeout)
     finally:
         controller.remove_event_listener(events.put)
     return response.service_id
+
+
+def service_id_of(secret_key: bytes) -> str:
+    """The onion address of a key, without ".onion" (what tor calls the service id)."""
+    return keys.onion_address(keys.public_key(secret_key)).removesuffix(".onion")
 
 
 def await_upload(events: queue.Queue, service_id: str, on_event: OnEvent | None, timeout: float) -> None:
@@ -163,15 +180,16 @@ def load_secret_key(key_file: Path | None, build_dir: Path) -> bytes:
     return secret
 
 
-def load_reader_key(key_file: Path | None) -> ReaderKey:
-    """The reader's key pair: kept beside ``--key FILE`` (``FILE.auth_private``, 0600) so readers keep
-    their key across restarts; fresh for this run without --key."""
+def load_reader_key(key_file: Path | None, secret_key: bytes) -> ReaderKey:
+    """The reader's key pair: kept beside ``--key FILE`` in ``FILE.auth_private`` (0600, the very line a
+    tor client puts in its ClientOnionAuthDir) so readers keep their key across restarts; fresh for this
+    run without --key."""
     if key_file is None:
         return ReaderKey.generate()
     path = Path(f"{key_file}.auth_private")
     if not path.exists():
         reader = ReaderKey.generate()
-        _write_private(path, reader.auth_private_line("-") + "\n")
+        _write_private(path, reader.auth_private_line(service_id_of(secret_key)) + "\n")
         return reader
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
@@ -194,7 +212,7 @@ class OnionMirror:
         self.attach = {"control_port": control_port, "control_socket": control_socket, "password": password}
         self.on_event = on_event or (lambda kind, detail: None)
         self.secret_key = load_secret_key(key_file, self.build_dir)
-        self.reader_key = load_reader_key(key_file) if private else None
+        self.reader_key = load_reader_key(key_file, self.secret_key) if private else None
         self.server = None
         self.tor: torlib.Tor | None = None
         self.published: Published | None = None

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -35,15 +36,28 @@ def start(site, state, testnet, **options) -> onion.OnionMirror:
     return mirror
 
 
-def test_published_page_fetched_through_testnet_equals_the_build(site, tmp_path, testnet):
+def test_published_page_fetched_through_testnet_equals_the_build_and_no_key_is_logged(site, tmp_path, testnet,
+                                                                                       caplog):
+    import base64
+    import logging
+
     events = []
-    mirror = start(site, tmp_path / "state", testnet, on_event=lambda kind, detail: events.append(kind))
-    with mirror:
-        response = fetch(mirror.published.url, testnet.socks_port)
-        assert response.status_code == 200
-        assert response.content == (site / "index.html").read_bytes()
+    stem_log = logging.getLogger("stem")
+    stem_log.addHandler(caplog.handler)  # a handler on stem's logger turns on its TRACE of every command
+    try:
+        with caplog.at_level(1):
+            mirror = start(site, tmp_path / "state", testnet, on_event=lambda kind, detail: events.append(kind))
+            with mirror:
+                response = fetch(mirror.published.url, testnet.socks_port)
+                assert response.status_code == 200
+                assert response.content == (site / "index.html").read_bytes()
+    finally:
+        stem_log.removeHandler(caplog.handler)
     assert {"bootstrap", "publish", "published"} <= set(events)
-    assert not (tmp_path / "state/tor/data/lock").exists() or mirror.tor is None
+    assert mirror.tor is None and mirror.server is None
+    assert any(r.levelno < logging.DEBUG and "Sent to tor" in r.getMessage() for r in caplog.records)
+    assert base64.b64encode(mirror.secret_key).decode()[:20] not in caplog.text
+    assert "ADD_ONION" not in caplog.text
 
 
 def test_key_file_keeps_the_address_across_restarts_and_is_private(site, tmp_path, testnet):
@@ -78,6 +92,19 @@ def test_private_mirror_needs_the_readers_key(site, tmp_path, testnet):
             client.msg(f"ONION_CLIENT_AUTH_REMOVE {published.service_id}")
     line = published.reader_key.auth_private_line(published.service_id)
     assert line.startswith(f"{published.service_id}:descriptor:x25519:") and len(line.rsplit(":", 1)[1]) == 52
+
+
+def test_private_with_key_keeps_the_readers_key_beside_it_as_an_auth_private_file(site, tmp_path):
+    key = tmp_path / "onion.key"
+    first = onion.OnionMirror(site, tmp_path, key_file=key, private=True)
+    again = onion.OnionMirror(site, tmp_path, key_file=key, private=True)
+    assert first.reader_key == again.reader_key
+    saved = Path(f"{key}.auth_private")
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert saved.read_text() == first.reader_key.auth_private_line(onion.service_id_of(first.secret_key)) + "\n"
+    saved.chmod(0o640)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        onion.OnionMirror(site, tmp_path, key_file=key, private=True)
 
 
 def test_killed_tor_is_restarted_and_same_address_reachable_within_30s(site, tmp_path, testnet):
