@@ -118,13 +118,18 @@ def serve_forever(root: Path, *, host: str = "127.0.0.1", port: int = 0, socket_
                   allow_public: bool = False, access_log: bool = False, engine: str = "mirror",
                   ready=None) -> None:
     """Serve until SIGTERM or SIGINT; ``ready(server)`` is called once it listens (the CLI prints there)."""
+    if engine not in ("mirror", "nginx"):
+        raise ServeError(f"unknown engine {engine!r}: use 'mirror' (the embedded server) or 'nginx'.")
+    if engine == "nginx" and access_log:
+        raise ServeError("--access-log works with the embedded server only; nginx runs with no logs.")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if engine == "nginx":
             from mirror import nginx
 
-            server = nginx.start(root, host=host, port=port, socket_path=socket_path, allow_public=allow_public)
+            server = nginx.start(root, host=host, port=port, socket_path=socket_path,
+                                 allow_public=allow_public)
         else:
             server = start(root, host=host, port=port, socket_path=socket_path, allow_public=allow_public,
                            access_log=access_log)
@@ -146,7 +151,7 @@ def check_host(host: str, allow_public: bool) -> None:
     try:
         loopback = ipaddress.ip_address(name).is_loopback
     except ValueError:
-        loopback = name == "localhost"
+        loopback = name.lower() == "localhost"
     if not loopback:
         raise ServeError(
             f"refusing to serve on {host}: it is not a loopback address, and an onion service's backend "
@@ -154,9 +159,14 @@ def check_host(host: str, allow_public: bool) -> None:
             f"{PUBLIC_FLAG} if exposing it is really what you want.")
 
 
+def address_of(host: str) -> str:
+    """The address to bind for ``host``: localhost is 127.0.0.1 (never a name lookup), brackets dropped."""
+    return "127.0.0.1" if host.lower() == "localhost" else host.strip("[]")
+
+
 def bind_tcp(host: str, port: int, allow_public: bool) -> socket.socket:
     check_host(host, allow_public)
-    name = "127.0.0.1" if host == "localhost" else host.strip("[]")
+    name = address_of(host)
     family = socket.AF_INET6 if ":" in name else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:

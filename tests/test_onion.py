@@ -12,22 +12,22 @@ import pytest
 import requests
 
 from mirror import onion
-from mirror.build import write_build
+from mirror.build import build_site
 from mirror.errors import AuditFailed, KeyFileError, TorError
 from mirror.testnet import free_ports
-from tests.servekit import PAGE_CSP, page
+from tests.conftest import ROOT
 from tests.tor_fixtures import fetch
 
 pytestmark = pytest.mark.tor
 
-PAGE = page("Mirror", "<h1>A mirror</h1><p>Read without a clickstream.</p>")
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("build") / "site"
-    write_build(out, {"index.html": PAGE}, {"index.html": PAGE_CSP})
-    return out
+    """The seed page, built from site/ (the tests fetch it back through tor and compare bytes)."""
+    return build_site(ROOT / "site", tmp_path_factory.mktemp("build") / "site").out
+
+
+def page_of(site) -> bytes:
+    return (site / "index.html").read_bytes()
 
 
 def start(site, state, testnet, **options) -> onion.OnionMirror:
@@ -68,7 +68,7 @@ def test_key_file_keeps_the_address_across_restarts_and_is_private(site, tmp_pat
     assert key.read_bytes().startswith(b"== ed25519v1-secret: type0 ==\0\0\0") and key.stat().st_size == 96
     with start(site, tmp_path / "b", testnet, key_file=key) as second:
         assert second.published.address == address
-        assert fetch(second.published.url, testnet.socks_port).content == PAGE
+        assert fetch(second.published.url, testnet.socks_port).content == page_of(site)
     key.chmod(0o644)
     with pytest.raises(KeyFileError, match="chmod 600"):
         onion.OnionMirror(site, tmp_path / "c", key_file=key)
@@ -87,7 +87,7 @@ def test_private_mirror_needs_the_readers_key(site, tmp_path, testnet):
             fetch(published.url, testnet.socks_port, timeout=20)
         client.msg(f"ONION_CLIENT_AUTH_ADD {published.service_id} x25519:{published.reader_key.private_base64()}")
         try:
-            assert fetch_until_ok(published.url, testnet.socks_port, 30).content == PAGE
+            assert fetch_until_ok(published.url, testnet.socks_port, 30).content == page_of(site)
         finally:
             client.msg(f"ONION_CLIENT_AUTH_REMOVE {published.service_id}")
     line = published.reader_key.auth_private_line(published.service_id)
@@ -116,7 +116,7 @@ def test_killed_tor_is_restarted_and_same_address_reachable_within_30s(site, tmp
     events = []
     with start(site, tmp_path / "state", testnet, on_event=lambda k, d: events.append((k, d))) as mirror:
         address = mirror.published.address
-        assert fetch(mirror.published.url, testnet.socks_port).content == PAGE
+        assert fetch(mirror.published.url, testnet.socks_port).content == page_of(site)
         stop = threading.Event()
         supervisor = threading.Thread(target=mirror.run, args=(stop,), kwargs={"interval": 0.2})
         supervisor.start()
@@ -126,7 +126,7 @@ def test_killed_tor_is_restarted_and_same_address_reachable_within_30s(site, tmp
             while sum(kind == "published" for kind, _ in events) < 2 and time.monotonic() - began < 30:
                 time.sleep(0.05)
             response = fetch_until_ok(f"http://{address}/", testnet.socks_port, 30 - (time.monotonic() - began))
-            assert time.monotonic() - began < 30 and response.content == PAGE
+            assert time.monotonic() - began < 30 and response.content == page_of(site)
             assert [d.address for k, d in events if k == "published"] == [address, address]
             assert any(k == "restart" and "tor stopped" in d for k, d in events)
         finally:
@@ -140,7 +140,7 @@ def test_stopped_server_is_restarted_by_the_supervisor(site, tmp_path, testnet):
         mirror.server.stop()
         mirror.check()
         assert ("restart", "the server stopped; restarting it") in events
-        assert fetch(mirror.published.url, testnet.socks_port).content == PAGE
+        assert fetch(mirror.published.url, testnet.socks_port).content == page_of(site)
 
 
 def test_attached_tor_publishes_and_is_left_running_without_the_service(site, tmp_path, testnet):
@@ -148,7 +148,7 @@ def test_attached_tor_publishes_and_is_left_running_without_the_service(site, tm
     with onion.OnionMirror(site, tmp_path, control_socket=client.control_socket, timeout=60) as mirror:
         published = mirror.start()
         assert not mirror.tor.launched
-        assert fetch(published.url, testnet.socks_port).content == PAGE
+        assert fetch(published.url, testnet.socks_port).content == page_of(site)
     assert client.process.poll() is None
     assert published.service_id not in testnet.controller.get_info("onions/current", "").split()
 
@@ -197,7 +197,7 @@ def test_attach_by_control_port_checks_the_password(site, tmp_path, testnet):
         with pytest.raises(TorError, match=f"could not authenticate to tor's control port {port}"):
             onion.OnionMirror(site, tmp_path / "a", control_port=port, password="wrong").start()
         with onion.OnionMirror(site, tmp_path / "b", control_port=port, password="s3cret", timeout=60) as mirror:
-            assert fetch(mirror.start().url, testnet.socks_port).content == PAGE
+            assert fetch(mirror.start().url, testnet.socks_port).content == page_of(site)
     finally:
         testnet.controller.set_options({"ControlPort": "0", "HashedControlPassword": None,
                                         "CookieAuthentication": "1"})
@@ -262,7 +262,7 @@ def test_cli_onion_testnet_prints_a_working_curl_command_and_exits_0_on_sigterm(
         reachable = time.monotonic() - began
         socks, url = re.search(r"curl --socks5-hostname 127\.0\.0\.1:(\d+) (http://\S+\.onion/)", out).groups()
         assert "Onion-Location: " + url in out and f'content="{url}"' in out
-        assert fetch(url, int(socks)).content == PAGE
+        assert fetch(url, int(socks)).content == page_of(site)
         tors = children(cli.pid)
         assert len(tors) >= 6 and reachable < 60  # the bench measures it; 2 shared cores vary
     finally:
@@ -326,7 +326,7 @@ def test_torrc_example_publishes_the_build_with_a_key_moved_from_mirror(site, tm
             address = (hs_dir / "hostname").read_text().strip()
             assert address == keys.onion_address(keys.public_key(secret))
             assert re.fullmatch(r"[a-z2-7]{56}\.onion", address)
-            assert fetch_until_ok(f"http://{address}/", testnet.socks_port, 30).content == PAGE
+            assert fetch_until_ok(f"http://{address}/", testnet.socks_port, 30).content == page_of(site)
         finally:
             process.terminate()
             process.wait(10)
