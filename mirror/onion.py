@@ -1,9 +1,8 @@
 """Publish a build directory as a Tor v3 onion service with stem, and keep it up.
 
-Owns: the ephemeral ED25519-V3 service (``ADD_ONION`` through stem), waiting for its descriptor with HS_DESC
-progress, the persistent identity (``--key FILE``, tor's ``hs_ed25519_secret_key`` format via keys.py), v3
-client authorization (``--private``: the reader's x25519 key pair), and supervision: a dead tor or server is
-restarted and the same address republished.
+Owns: the ephemeral ED25519-V3 service (``ADD_ONION`` through stem) with the identity and reader keys that
+onion_keys.py loads, waiting for its descriptor with HS_DESC progress, v3 client authorization
+(``--private``), and supervision: a dead tor or server is restarted and the same address republished.
 
 Must never: print (progress goes to the ``on_event`` callback), log or write a secret key anywhere but the
 key file the user named, put a key inside a build directory, or publish a build that fails the audit.
@@ -14,13 +13,10 @@ attempts), ``"published"`` (a :class:`Published`), ``"restart"`` (a sentence).
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import queue
 import socket
-import stat
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -28,14 +24,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Self
 
-import nacl.exceptions
-import nacl.public
 import stem
 from stem.control import EventType
 
 from mirror import keys
 from mirror import tor as torlib
-from mirror.errors import KeyFileError, PublishError, TorError
+from mirror.errors import PublishError, TorError
+from mirror.onion_keys import ReaderKey, load_reader_key, load_secret_key, service_id_of
 
 log = logging.getLogger(__name__)
 
@@ -53,31 +48,6 @@ logging.getLogger("stem").addFilter(_HideKeys())
 
 VIRTUAL_PORT = 80
 OnEvent = Callable[[str, object], None]
-
-
-@dataclass(frozen=True)
-class ReaderKey:
-    """A reader's x25519 key pair for v3 client authorization (base32, no padding, as tor writes them)."""
-
-    private: str  # what the reader pastes into Tor Browser
-    public: str  # what the service is given (ClientAuthV3)
-
-    def auth_private_line(self, service_id: str) -> str:
-        """The line a tor client puts in a file in its ClientOnionAuthDir (``NAME.auth_private``)."""
-        return f"{service_id}:descriptor:x25519:{self.private}"
-
-    @classmethod
-    def generate(cls) -> ReaderKey:
-        return cls.from_private(bytes(nacl.public.PrivateKey.generate()))
-
-    @classmethod
-    def from_private(cls, raw: bytes) -> ReaderKey:
-        public = bytes(nacl.public.PrivateKey(raw).public_key)
-        return cls(_b32(raw), _b32(public))
-
-    def private_base64(self) -> str:
-        """The private key as tor's ONION_CLIENT_AUTH_ADD wants it."""
-        return base64.b64encode(base64.b32decode(self.private + "====")).decode()
 
 
 @dataclass(frozen=True)
@@ -134,11 +104,6 @@ def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey
     return response.service_id
 
 
-def service_id_of(secret_key: bytes) -> str:
-    """The onion address of a key, without ".onion" (what tor calls the service id)."""
-    return keys.onion_address(keys.public_key(secret_key)).removesuffix(".onion")
-
-
 def await_upload(events: queue.Queue, service_id: str, on_event: OnEvent | None, timeout: float) -> None:
     """Wait for the first HS_DESC UPLOADED of ``service_id`` (tor may report its address as UNKNOWN, so
     an UPLOADED counts when its directory was one we saw an UPLOAD to)."""
@@ -162,43 +127,6 @@ def await_upload(events: queue.Queue, service_id: str, on_event: OnEvent | None,
             on_event("publish", (uploaded, len(directories)))
         if uploaded:
             return
-
-
-def load_secret_key(key_file: Path | None, build_dir: Path) -> bytes:
-    """The service's identity: from ``key_file`` (created 0600 when missing) or fresh for this run."""
-    if key_file is None:
-        return keys.generate_secret_key()
-    key_file = Path(key_file)
-    if key_file.resolve().is_relative_to(Path(build_dir).resolve()):
-        raise KeyFileError(f"{key_file} is inside the build directory {build_dir}, which is published; "
-                           "keep the key elsewhere (for example ~/.config/mirror/onion.key).")
-    if key_file.exists():
-        return keys.read_secret_key(key_file)
-    secret = keys.generate_secret_key()
-    keys.write_secret_key(key_file, secret)
-    log.info("new onion identity saved in %s (mode 0600)", key_file)
-    return secret
-
-
-def load_reader_key(key_file: Path | None, secret_key: bytes) -> ReaderKey:
-    """The reader's key pair: kept beside ``--key FILE`` in ``FILE.auth_private`` (0600, the very line a
-    tor client puts in its ClientOnionAuthDir) so readers keep their key across restarts; fresh for this
-    run without --key."""
-    if key_file is None:
-        return ReaderKey.generate()
-    path = Path(f"{key_file}.auth_private")
-    if not path.exists():
-        reader = ReaderKey.generate()
-        _write_private(path, reader.auth_private_line(service_id_of(secret_key)) + "\n")
-        return reader
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise KeyFileError(f"{path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`.")
-    try:
-        raw = base64.b32decode(path.read_text().strip().rsplit(":", 1)[-1] + "====")
-        return ReaderKey.from_private(raw)
-    except (ValueError, nacl.exceptions.CryptoError) as e:
-        raise KeyFileError(f"{path} does not hold a reader's x25519 key; move it away to make a new one.") from e
 
 
 class OnionMirror:
@@ -369,21 +297,3 @@ def server_alive(server) -> bool:
         except OSError:
             return False
     return answer.startswith(b"HTTP/1.1 ")
-
-
-def _b32(raw: bytes) -> str:
-    return base64.b32encode(raw).decode().rstrip("=")
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a new 0600 file atomically (never overwriting)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates 0600
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.link(tmp, path)
-    except FileExistsError:
-        raise KeyFileError(f"{path} already exists; refusing to overwrite it.") from None
-    finally:
-        os.unlink(tmp)

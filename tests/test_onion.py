@@ -6,7 +6,6 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -74,10 +73,6 @@ def test_key_file_keeps_the_address_across_restarts_and_is_private(site, tmp_pat
         onion.OnionMirror(site, tmp_path / "c", key_file=key)
 
 
-def test_key_file_inside_the_build_is_refused(site, tmp_path):
-    with pytest.raises(KeyFileError, match="inside the build directory"):
-        onion.OnionMirror(site, tmp_path, key_file=site / "onion.key")
-
 
 def test_private_mirror_needs_the_readers_key(site, tmp_path, testnet):
     client = testnet.controller
@@ -93,18 +88,6 @@ def test_private_mirror_needs_the_readers_key(site, tmp_path, testnet):
     line = published.reader_key.auth_private_line(published.service_id)
     assert line.startswith(f"{published.service_id}:descriptor:x25519:") and len(line.rsplit(":", 1)[1]) == 52
 
-
-def test_private_with_key_keeps_the_readers_key_beside_it_as_an_auth_private_file(site, tmp_path):
-    key = tmp_path / "onion.key"
-    first = onion.OnionMirror(site, tmp_path, key_file=key, private=True)
-    again = onion.OnionMirror(site, tmp_path, key_file=key, private=True)
-    assert first.reader_key == again.reader_key
-    saved = Path(f"{key}.auth_private")
-    assert saved.stat().st_mode & 0o777 == 0o600
-    assert saved.read_text() == first.reader_key.auth_private_line(onion.service_id_of(first.secret_key)) + "\n"
-    saved.chmod(0o640)
-    with pytest.raises(KeyFileError, match="chmod 600"):
-        onion.OnionMirror(site, tmp_path, key_file=key, private=True)
 
 
 def test_killed_tor_is_restarted_and_same_address_reachable_within_30s(site, tmp_path, testnet):
