@@ -37,7 +37,7 @@ class Reporter:
             self._bar("Bootstrapping tor", percent, 100, summary)
         elif kind == "publish":
             uploaded, tried = detail
-            self._bar("Publishing", uploaded, max(tried, 1), f"{uploaded} of {tried} directories")
+            self._bar("Publishing", uploaded, max(tried, 1), f"{uploaded} of {tried} uploads")
         elif kind == "published":
             self._published(detail)
         elif kind == "restart":

@@ -29,7 +29,7 @@ from stem.control import EventType
 
 from mirror import keys
 from mirror import tor as torlib
-from mirror.errors import PublishError, TorError
+from mirror.errors import BuildError, PublishError, TorError
 from mirror.onion_keys import ReaderKey, load_reader_key, load_secret_key, service_id_of
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class _HideKeys(logging.Filter):
 logging.getLogger("stem").addFilter(_HideKeys())
 
 VIRTUAL_PORT = 80
+UPLOAD_GRACE = 5  # seconds to wait for the other directories after the first upload succeeded
 OnEvent = Callable[[str, object], None]
 
 
@@ -105,27 +106,37 @@ def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey
 
 
 def await_upload(events: queue.Queue, service_id: str, on_event: OnEvent | None, timeout: float) -> None:
-    """Wait for the first HS_DESC UPLOADED of ``service_id`` (tor may report its address as UNKNOWN, so
-    an UPLOADED counts when its directory was one we saw an UPLOAD to)."""
+    """Wait until every upload of ``service_id``'s descriptors has ended, at least one of them well.
+
+    Returning at the first UPLOADED (as stem's ``await_publication`` does) lets a reader ask a directory
+    that has no descriptor yet; tor then will not ask that directory again for 15 minutes. So this waits
+    for the other uploads too, at most ``UPLOAD_GRACE`` seconds after the first success. Tor may report the
+    address of an UPLOADED as UNKNOWN: it counts when its directory is one we saw an UPLOAD to.
+    """
     deadline = time.monotonic() + timeout
-    directories, uploaded, failed = set(), 0, []
+    directories, attempts, uploaded, failed, first_ok = set(), 0, 0, [], None
     while True:
+        until = deadline if first_ok is None else min(deadline, first_ok + UPLOAD_GRACE)
         try:
-            event = events.get(timeout=max(0.0, deadline - time.monotonic()))
+            event = events.get(timeout=max(0.0, until - time.monotonic()))
         except queue.Empty:
+            if uploaded:
+                return
             raise PublishError(f"the onion service's descriptor reached no directory within {timeout:g} s "
-                               f"({len(directories)} upload(s) tried; failures: {', '.join(failed) or 'none'}).")
+                               f"({attempts} upload(s) tried; failures: {', '.join(failed) or 'none'}).") from None
         if event.action == "UPLOAD" and event.address == service_id:
             directories.add(event.directory_fingerprint)
+            attempts += 1
         elif event.action == "UPLOADED" and event.directory_fingerprint in directories:
             uploaded += 1
+            first_ok = first_ok or time.monotonic()
         elif event.action == "FAILED" and event.directory_fingerprint in directories:
             failed.append(f"{event.directory_fingerprint[:8]} ({event.reason})")
         else:
             continue
         if on_event:
-            on_event("publish", (uploaded, len(directories)))
-        if uploaded:
+            on_event("publish", (uploaded, attempts))
+        if uploaded and uploaded + len(failed) >= attempts:
             return
 
 
@@ -216,30 +227,34 @@ class OnionMirror:
 
 def run(build_dir: Path, stop: threading.Event, *, testnet: bool = False, state_dir: Path | None = None,
         on_event: OnEvent | None = None, **options) -> None:
-    """``mirror onion``: publish ``build_dir`` (into a private network with ``testnet``) until ``stop``."""
+    """``mirror onion``: publish ``build_dir`` (into a private network with ``testnet``) until ``stop``.
+
+    A bad key file or a build that fails the audit is refused before any tor starts."""
     from mirror.testnet import Testnet
 
-    if testnet:  # the service's tor bootstraps while the network's client does
-        say = on_event or (lambda kind, detail: None)
-        timeout = options.get("timeout", 120)
-        with Testnet().start(timeout, wait_for_client=False) as net:
-            def announce(kind: str, detail) -> None:
-                if kind == "published":  # announce only once the private network's client can fetch it
-                    detail = replace(detail, socks_port=net.socks_port)
-                    net.await_client(timeout)
-                    if detail.reader_key:  # the demo's client is the authorized reader
-                        net.controller.msg(f"ONION_CLIENT_AUTH_ADD {detail.service_id} "
-                                           f"x25519:{detail.reader_key.private_base64()}")
-                    await_reachable(detail.url, net.socks_port, timeout)
-                say(kind, detail)
-
-            _run(build_dir, stop, net.root / "service", network=net.tor_options(), on_event=announce, **options)
+    mirror = OnionMirror(build_dir, state_dir or default_state_dir(), on_event=on_event, **options)
+    check_build(mirror.build_dir)
+    if not testnet:
+        _serve(mirror, stop)
         return
-    _run(build_dir, stop, state_dir or default_state_dir(), on_event=on_event, **options)
+    say, timeout = mirror.on_event, mirror.timeout
+    with Testnet().start(timeout, wait_for_client=False) as net:  # the service's tor bootstraps beside the client
+        def announce(kind: str, detail) -> None:
+            if kind == "published":  # announce only once the private network's client can fetch it
+                detail = replace(detail, socks_port=net.socks_port)
+                net.await_client(timeout)
+                if detail.reader_key:  # the demo's client is the authorized reader
+                    net.controller.msg(f"ONION_CLIENT_AUTH_ADD {detail.service_id} "
+                                       f"x25519:{detail.reader_key.private_base64()}")
+                await_reachable(detail.url, net.socks_port, timeout)
+            say(kind, detail)
+
+        mirror.network, mirror.state_dir, mirror.on_event = net.tor_options(), net.root / "service", announce
+        _serve(mirror, stop)
 
 
-def _run(build_dir, stop, state_dir, **options) -> None:
-    with OnionMirror(build_dir, state_dir, **options) as mirror:
+def _serve(mirror: OnionMirror, stop: threading.Event) -> None:
+    with mirror:
         mirror.start()
         mirror.run(stop)
 
@@ -273,7 +288,7 @@ def check_build(build_dir: Path) -> None:
     from mirror.build import gate
 
     if not (build_dir / "index.html").is_file():
-        raise TorError(f"{build_dir} has no index.html; build it first (mirror build) or name a build directory.")
+        raise BuildError(f"{build_dir} has no index.html; build it first (mirror build) or name a build directory.")
     gate(build_dir)
 
 
