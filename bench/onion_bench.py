@@ -1,6 +1,6 @@
 """`mirror onion --testnet` measured: start to reachable, fetches through the private network, memory.
 
-    python -m bench.onion_bench [--runs 3] [--fetches 10]
+    python -m bench.onion_bench [--runs 3] [--fetches 10] [--nodelay-diagnostic]
 
 Each run starts the real command (a private Tor network of 1 authority + 3 relays + a client, the
 service's tor and the server), times it from launch to its "Reachable at" line (it prints that only after
@@ -8,11 +8,17 @@ a fetch through the network's client succeeded), then fetches the page ``--fetch
 client's SOCKS port, beside the same fetches straight from the server's unix socket, and sums the
 resident memory of every tor. Goals (issue 5): reachable <= 20 s; the issue measured ~9 ms per repeat
 fetch and 100-150 MB for all the tors.
+
+Repeat fetches of a page of a few kB or more stall in steps of ~44 ms: tor leaves Nagle's algorithm on for
+its relay connections, and on loopback each hop then waits for the next hop's delayed ACK (40 ms).
+``--nodelay-diagnostic`` shows it: it repeats the runs with a tiny LD_PRELOAD shim (compiled with gcc into a
+temporary folder, used for this benchmark only) that sets TCP_NODELAY on every socket.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import socket
@@ -42,13 +48,41 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def one_run(site: Path, fetches: int) -> dict:
+NODELAY_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+static int nodelay(int fd) { int one = 1; if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                             return fd; }
+int connect(int fd, const struct sockaddr *a, socklen_t l) {
+  static int (*real)(int, const struct sockaddr *, socklen_t); if (!real) real = dlsym(RTLD_NEXT, "connect");
+  nodelay(fd); return real(fd, a, l); }
+int accept(int fd, struct sockaddr *a, socklen_t *l) {
+  static int (*real)(int, struct sockaddr *, socklen_t *); if (!real) real = dlsym(RTLD_NEXT, "accept");
+  return nodelay(real(fd, a, l)); }
+int accept4(int fd, struct sockaddr *a, socklen_t *l, int f) {
+  static int (*real)(int, struct sockaddr *, socklen_t *, int); if (!real) real = dlsym(RTLD_NEXT, "accept4");
+  return nodelay(real(fd, a, l, f)); }
+"""
+
+
+def build_shim(folder: Path) -> str:
+    (folder / "nodelay.c").write_text(NODELAY_SHIM)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(folder / "nodelay.so"), str(folder / "nodelay.c"), "-ldl"],
+                   check=True)
+    return str(folder / "nodelay.so")
+
+
+def one_run(site: Path, fetches: int, preload: str | None = None) -> dict:
     began = time.monotonic()
+    env = {**os.environ, "LD_PRELOAD": preload} if preload else None
     cli = subprocess.Popen([sys.executable, "-m", "mirror", "onion", "--testnet", str(site)], cwd=ROOT, text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     try:
         out = ""
-        while "Ctrl-C stops." not in out:
+        while "curl --socks5-hostname" not in out:
             line = cli.stdout.readline()
             if not line:
                 raise RuntimeError("mirror onion --testnet ended early")
@@ -100,27 +134,35 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.onion_bench")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--fetches", type=int, default=10)
+    parser.add_argument("--nodelay-diagnostic", action="store_true",
+                        help="repeat the runs with TCP_NODELAY forced on every tor socket (needs gcc)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         site = make_build(Path(tmp) / "site")
         size = (site / "index.html").stat().st_size
         print(f"page: {size:,} bytes; {args.runs} run(s) of `mirror onion --testnet`, {args.fetches} fetches each")
-        print(f"{'run':>3} {'reachable s':>11} {'onion ms':>9} {'kept ms':>8} {'direct ms':>9} {'pids':>4} {'tor MB':>7} "
-              f"{'stop s':>6} {'exit':>4}")
-        results = []
-        for run in range(1, args.runs + 1):
-            r = one_run(site, args.fetches)
-            results.append(r)
-            print(f"{run:>3} {r['reachable']:11.1f} {ms(r['onion'])} {ms(r['kept'])} {ms(r['direct'])} {r['tors']:>4} "
-                  f"{r['memory'] / 1e6:7.0f} {r['stop']:6.1f} {r['status']:>4}", flush=True)
+        modes = [("as shipped", None)]
+        if args.nodelay_diagnostic:
+            modes.append(("TCP_NODELAY forced (diagnostic)", build_shim(Path(tmp))))
+        for label, preload in modes:
+            print(f"-- {label}")
+            report([one_run(site, args.fetches, preload) for _ in range(args.runs)], args.fetches)
+
+
+def report(results: list[dict], fetches: int) -> None:
+    print(f"{'run':>3} {'reachable s':>11} {'onion ms':>9} {'kept ms':>8} {'direct ms':>9} {'pids':>4} "
+          f"{'tor MB':>7} {'stop s':>6} {'exit':>4}")
+    for run, r in enumerate(results, 1):
+        print(f"{run:>3} {r['reachable']:11.1f} {ms(r['onion'])} {ms(r['kept'])} {ms(r['direct'])} {r['tors']:>4} "
+              f"{r['memory'] / 1e6:7.0f} {r['stop']:6.1f} {r['status']:>4}")
     reach = statistics.median(r["reachable"] for r in results)
     onion = statistics.median(t for r in results for t in r["onion"]) * 1000
     kept = statistics.median(t for r in results for t in r["kept"]) * 1000
     memory = statistics.median(r["memory"] for r in results) / 1e6
     print(f"median: reachable {reach:.1f} s (goal <= 20 s), fetch through the testnet {onion:.1f} ms "
-          f"(median of {args.fetches * args.runs}; {kept:.1f} ms on a kept connection), all tors {memory:.0f} MB")
+          f"(median of {fetches * len(results)}; {kept:.1f} ms on a kept connection), all tors {memory:.0f} MB")
     print("onion ms: a new SOCKS stream per fetch; kept ms: one keep-alive connection; direct ms: the server's "
-          "unix socket, no tor. The machine's load shows in every figure: run it when idle.")
+          "unix socket, no tor. The machine's load shows in every figure: run it when idle.", flush=True)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ stdout (so a script can read them). No logic about tor lives here.
 
 from __future__ import annotations
 
+from typing import Self
+
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
@@ -22,7 +24,7 @@ class Reporter:
         self.tasks: dict[str, int] = {}
         self.announced = False
 
-    def __enter__(self) -> Reporter:
+    def __enter__(self) -> Self:
         self.progress.start()
         return self
 
@@ -35,7 +37,7 @@ class Reporter:
             self._bar("Bootstrapping tor", percent, 100, summary)
         elif kind == "publish":
             uploaded, tried = detail
-            self._bar("Publishing", uploaded, max(tried, 1), f"{uploaded} of {tried} directories")
+            self._bar("Publishing", uploaded, max(tried, 1), f"{uploaded} of {tried} uploads")
         elif kind == "published":
             self._published(detail)
         elif kind == "restart":
@@ -55,8 +57,6 @@ class Reporter:
             return
         self.announced = True
         lines = [f"Reachable at {published.url}"]
-        if published.curl_command:
-            lines.append(f"Fetch it through the private network:\n  {published.curl_command}")
         lines += ["For a clearnet HTTPS copy of this mirror, send this header:",
                   f"  {published.onion_location_header}",
                   "or put this tag in its <head>:",
@@ -67,5 +67,7 @@ class Reporter:
                       f"  In Tor Browser, when asked for the onion's key, paste:  {key.private}",
                       "  For a tor client, put this line in NAME.auth_private in its ClientOnionAuthDir:",
                       f"  {key.auth_private_line(published.service_id)}"]
-        lines.append("Ctrl-C stops.")
+        if published.curl_command:
+            lines.append(f"Fetch it through the private network:\n  {published.curl_command}")
         click.echo("\n".join(lines))
+        click.echo("Serving until Ctrl-C.", err=True)

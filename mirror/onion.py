@@ -1,9 +1,8 @@
 """Publish a build directory as a Tor v3 onion service with stem, and keep it up.
 
-Owns: the ephemeral ED25519-V3 service (``ADD_ONION`` through stem), waiting for its descriptor with HS_DESC
-progress, the persistent identity (``--key FILE``, tor's ``hs_ed25519_secret_key`` format via keys.py), v3
-client authorization (``--private``: the reader's x25519 key pair), and supervision: a dead tor or server is
-restarted and the same address republished.
+Owns: the ephemeral ED25519-V3 service (``ADD_ONION`` through stem) with the identity and reader keys that
+onion_keys.py loads, waiting for its descriptor with HS_DESC progress, v3 client authorization
+(``--private``), and supervision: a dead tor or server is restarted and the same address republished.
 
 Must never: print (progress goes to the ``on_event`` callback), log or write a secret key anywhere but the
 key file the user named, put a key inside a build directory, or publish a build that fails the audit.
@@ -14,57 +13,42 @@ attempts), ``"published"`` (a :class:`Published`), ``"restart"`` (a sentence).
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import queue
 import socket
-import stat
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Self
 
-import nacl.exceptions
-import nacl.public
 import stem
 from stem.control import EventType
 
 from mirror import keys
 from mirror import tor as torlib
-from mirror.errors import KeyFileError, PublishError, TorError
+from mirror.errors import BuildError, PublishError, TorError
+from mirror.onion_keys import ReaderKey, load_reader_key, load_secret_key, service_id_of
 
 log = logging.getLogger(__name__)
 
+
+class _HideKeys(logging.Filter):
+    """stem traces every control command it sends, ADD_ONION's secret key and the reader's x25519 key
+    included (at level 5, which a handler at NOTSET shows): drop those records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return "ED25519-V3:" not in message and "x25519:" not in message
+
+
+logging.getLogger("stem").addFilter(_HideKeys())
+
 VIRTUAL_PORT = 80
+UPLOAD_GRACE = 5  # seconds to wait for the other directories after the first upload succeeded
 OnEvent = Callable[[str, object], None]
-
-
-@dataclass(frozen=True)
-class ReaderKey:
-    """A reader's x25519 key pair for v3 client authorization (base32, no padding, as tor writes them)."""
-
-    private: str  # what the reader pastes into Tor Browser
-    public: str  # what the service is given (ClientAuthV3)
-
-    def auth_private_line(self, service_id: str) -> str:
-        """The line a tor client puts in a file in its ClientOnionAuthDir (``NAME.auth_private``)."""
-        return f"{service_id}:descriptor:x25519:{self.private}"
-
-    @classmethod
-    def generate(cls) -> ReaderKey:
-        return cls.from_private(bytes(nacl.public.PrivateKey.generate()))
-
-    @classmethod
-    def from_private(cls, raw: bytes) -> ReaderKey:
-        public = bytes(nacl.public.PrivateKey(raw).public_key)
-        return cls(_b32(raw), _b32(public))
-
-    def private_base64(self) -> str:
-        """The private key as tor's ONION_CLIENT_AUTH_ADD wants it."""
-        return base64.b64encode(base64.b32decode(self.private + "====")).decode()
 
 
 @dataclass(frozen=True)
@@ -112,7 +96,7 @@ def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey
                 client_auth_v3=reader_key.public if reader_key else None)
         except stem.ControllerError as e:
             raise PublishError(f"tor refused the onion service: {e}.") from e
-        expected = keys.onion_address(keys.public_key(secret_key)).removesuffix(".onion")
+        expected = service_id_of(secret_key)
         if response.service_id != expected:
             raise PublishError(f"tor published {response.service_id}, not the key's address {expected}.")
         await_upload(events, response.service_id, on_event, timeout)
@@ -122,64 +106,38 @@ def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey
 
 
 def await_upload(events: queue.Queue, service_id: str, on_event: OnEvent | None, timeout: float) -> None:
-    """Wait for the first HS_DESC UPLOADED of ``service_id`` (tor may report its address as UNKNOWN, so
-    an UPLOADED counts when its directory was one we saw an UPLOAD to)."""
+    """Wait until every upload of ``service_id``'s descriptors has ended, at least one of them well.
+
+    Returning at the first UPLOADED (as stem's ``await_publication`` does) lets a reader ask a directory
+    that has no descriptor yet; tor then will not ask that directory again for 15 minutes. So this waits
+    for the other uploads too, at most ``UPLOAD_GRACE`` seconds after the first success. Tor may report the
+    address of an UPLOADED as UNKNOWN: it counts when its directory is one we saw an UPLOAD to.
+    """
     deadline = time.monotonic() + timeout
-    directories, uploaded, failed = set(), 0, []
+    directories, attempts, uploaded, failed, first_ok = set(), 0, 0, [], None
     while True:
+        until = deadline if first_ok is None else min(deadline, first_ok + UPLOAD_GRACE)
         try:
-            event = events.get(timeout=max(0.0, deadline - time.monotonic()))
+            event = events.get(timeout=max(0.0, until - time.monotonic()))
         except queue.Empty:
+            if uploaded:
+                return
             raise PublishError(f"the onion service's descriptor reached no directory within {timeout:g} s "
-                               f"({len(directories)} upload(s) tried; failures: {', '.join(failed) or 'none'}).")
+                               f"({attempts} upload(s) tried; failures: {', '.join(failed) or 'none'}).") from None
         if event.action == "UPLOAD" and event.address == service_id:
             directories.add(event.directory_fingerprint)
+            attempts += 1
         elif event.action == "UPLOADED" and event.directory_fingerprint in directories:
             uploaded += 1
+            first_ok = first_ok or time.monotonic()
         elif event.action == "FAILED" and event.directory_fingerprint in directories:
             failed.append(f"{event.directory_fingerprint[:8]} ({event.reason})")
         else:
             continue
         if on_event:
-            on_event("publish", (uploaded, len(directories)))
-        if uploaded:
+            on_event("publish", (uploaded, attempts))
+        if uploaded and uploaded + len(failed) >= attempts:
             return
-
-
-def load_secret_key(key_file: Path | None, build_dir: Path) -> bytes:
-    """The service's identity: from ``key_file`` (created 0600 when missing) or fresh for this run."""
-    if key_file is None:
-        return keys.generate_secret_key()
-    key_file = Path(key_file)
-    if key_file.resolve().is_relative_to(Path(build_dir).resolve()):
-        raise KeyFileError(f"{key_file} is inside the build directory {build_dir}, which is published; "
-                           "keep the key elsewhere (for example ~/.config/mirror/onion.key).")
-    if key_file.exists():
-        return keys.read_secret_key(key_file)
-    secret = keys.generate_secret_key()
-    keys.write_secret_key(key_file, secret)
-    log.info("new onion identity saved in %s (mode 0600)", key_file)
-    return secret
-
-
-def load_reader_key(key_file: Path | None) -> ReaderKey:
-    """The reader's key pair: kept beside ``--key FILE`` (``FILE.auth_private``, 0600) so readers keep
-    their key across restarts; fresh for this run without --key."""
-    if key_file is None:
-        return ReaderKey.generate()
-    path = Path(f"{key_file}.auth_private")
-    if not path.exists():
-        reader = ReaderKey.generate()
-        _write_private(path, reader.auth_private_line("-") + "\n")
-        return reader
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise KeyFileError(f"{path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`.")
-    try:
-        raw = base64.b32decode(path.read_text().strip().rsplit(":", 1)[-1] + "====")
-        return ReaderKey.from_private(raw)
-    except (ValueError, nacl.exceptions.CryptoError) as e:
-        raise KeyFileError(f"{path} does not hold a reader's x25519 key; move it away to make a new one.") from e
 
 
 class OnionMirror:
@@ -193,10 +151,11 @@ class OnionMirror:
         self.attach = {"control_port": control_port, "control_socket": control_socket, "password": password}
         self.on_event = on_event or (lambda kind, detail: None)
         self.secret_key = load_secret_key(key_file, self.build_dir)
-        self.reader_key = load_reader_key(key_file) if private else None
+        self.reader_key = load_reader_key(key_file, self.secret_key) if private else None
         self.server = None
         self.tor: torlib.Tor | None = None
         self.published: Published | None = None
+        self._unpublished = False  # tor was restarted but the service is not yet back
 
     def start(self) -> Published:
         """Serve, connect a tor and publish; on any failure everything started here is stopped again."""
@@ -229,10 +188,16 @@ class OnionMirror:
             self.on_event("restart", "the server stopped; restarting it")
             self.server.stop()
             self.server = start_server(self.build_dir, self.state_dir / "http.sock")
-        if not self.tor.alive():
-            self.on_event("restart", "tor stopped; restarting it and republishing the same address")
-            self.tor = self.tor.restart()
-            self._publish()
+        try:
+            if not self.tor.alive():
+                self.on_event("restart", "tor stopped; restarting it and republishing the same address")
+                self._unpublished = True
+                self.tor = self.tor.restart()
+            if self._unpublished:
+                self._publish()
+                self._unpublished = False
+        except TorError as e:  # tor still unreachable, or the publication timed out: next round tries again
+            self.on_event("restart", f"that failed ({e.message}); trying again")
 
     def run(self, stop: threading.Event, interval: float = 0.5) -> None:
         """Supervise until ``stop`` is set."""
@@ -253,7 +218,7 @@ class OnionMirror:
             self.server.stop()
             self.server = None
 
-    def __enter__(self) -> OnionMirror:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -262,28 +227,34 @@ class OnionMirror:
 
 def run(build_dir: Path, stop: threading.Event, *, testnet: bool = False, state_dir: Path | None = None,
         on_event: OnEvent | None = None, **options) -> None:
-    """``mirror onion``: publish ``build_dir`` (into a private network with ``testnet``) until ``stop``."""
+    """``mirror onion``: publish ``build_dir`` (into a private network with ``testnet``) until ``stop``.
+
+    A bad key file or a build that fails the audit is refused before any tor starts."""
     from mirror.testnet import Testnet
 
-    if testnet:
-        say = on_event or (lambda kind, detail: None)
-        with Testnet() as net:
-            def announce(kind: str, detail) -> None:
-                if kind == "published":  # announce only once the private network's client can fetch it
-                    detail = replace(detail, socks_port=net.socks_port)
-                    if detail.reader_key:  # the demo's client is the authorized reader
-                        net.controller.msg(f"ONION_CLIENT_AUTH_ADD {detail.service_id} "
-                                           f"x25519:{detail.reader_key.private_base64()}")
-                    await_reachable(detail.url, net.socks_port, options.get("timeout", 120))
-                say(kind, detail)
-
-            _run(build_dir, stop, net.root / "service", network=net.tor_options(), on_event=announce, **options)
+    mirror = OnionMirror(build_dir, state_dir or default_state_dir(), on_event=on_event, **options)
+    check_build(mirror.build_dir)
+    if not testnet:
+        _serve(mirror, stop)
         return
-    _run(build_dir, stop, state_dir or default_state_dir(), on_event=on_event, **options)
+    say, timeout = mirror.on_event, mirror.timeout
+    with Testnet().start(timeout, wait_for_client=False) as net:  # the service's tor bootstraps beside the client
+        def announce(kind: str, detail) -> None:
+            if kind == "published":  # announce only once the private network's client can fetch it
+                detail = replace(detail, socks_port=net.socks_port)
+                net.await_client(timeout)
+                if detail.reader_key:  # the demo's client is the authorized reader
+                    net.controller.msg(f"ONION_CLIENT_AUTH_ADD {detail.service_id} "
+                                       f"x25519:{detail.reader_key.private_base64()}")
+                await_reachable(detail.url, net.socks_port, timeout)
+            say(kind, detail)
+
+        mirror.network, mirror.state_dir, mirror.on_event = net.tor_options(), net.root / "service", announce
+        _serve(mirror, stop)
 
 
-def _run(build_dir, stop, state_dir, **options) -> None:
-    with OnionMirror(build_dir, state_dir, **options) as mirror:
+def _serve(mirror: OnionMirror, stop: threading.Event) -> None:
+    with mirror:
         mirror.start()
         mirror.run(stop)
 
@@ -317,7 +288,7 @@ def check_build(build_dir: Path) -> None:
     from mirror.build import gate
 
     if not (build_dir / "index.html").is_file():
-        raise TorError(f"{build_dir} has no index.html; build it first (mirror build) or name a build directory.")
+        raise BuildError(f"{build_dir} has no index.html; build it first (mirror build) or name a build directory.")
     gate(build_dir)
 
 
@@ -329,28 +300,15 @@ def start_server(build_dir: Path, socket_path: Path):
 
 
 def server_alive(server) -> bool:
+    """True if the server answers a HEAD request on its socket within 2 s (a hung server counts as dead)."""
     with socket.socket(socket.AF_UNIX) as probe:
-        probe.settimeout(1)
+        probe.settimeout(2)
         try:
             probe.connect(str(server.socket_path))
+            probe.sendall(b"HEAD / HTTP/1.1\r\nHost: mirror\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := probe.recv(4096):
+                answer += chunk
         except OSError:
             return False
-    return True
-
-
-def _b32(raw: bytes) -> str:
-    return base64.b32encode(raw).decode().rstrip("=")
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a new 0600 file atomically (never overwriting)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates 0600
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.link(tmp, path)
-    except FileExistsError:
-        raise KeyFileError(f"{path} already exists; refusing to overwrite it.") from None
-    finally:
-        os.unlink(tmp)
+    return answer.startswith(b"HTTP/1.1 ")

@@ -25,6 +25,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from mirror.errors import TorError
 
@@ -141,14 +142,15 @@ class Testnet:
         return sum(rss_bytes(pid) for pid in self.pids())
 
     # -- lifecycle ---------------------------------------------------------------------------------------
-    def __enter__(self) -> Testnet:
-        return self.start()
+    def __enter__(self) -> Self:
+        return self if self.root else self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self, timeout: float = 60) -> Testnet:
-        """Create keys, start every tor and return once the client has bootstrapped."""
+    def start(self, timeout: float = 60, *, wait_for_client: bool = True) -> Testnet:
+        """Create keys, start every tor and return once the client has bootstrapped (or, without
+        ``wait_for_client``, once it is launched: call :meth:`await_client` before using it)."""
         deadline = time.monotonic() + timeout
         self.root = Path(tempfile.mkdtemp(prefix="mirror-testnet-"))
         try:
@@ -161,14 +163,20 @@ class Testnet:
             self._await_consensus(deadline)
             if self._counts[2]:
                 self._launch(self.client, offset)
-                await_bootstrap(self.client, deadline)
-                self.controller = self._own_client()
+                if wait_for_client:
+                    self.await_client(deadline - time.monotonic())
         except BaseException:
             self.stop()
             raise
-        log.info("private Tor network up: %d tors, client SOCKS 127.0.0.1:%s",
-                 len(self.nodes), self.client.socks_port if self._counts[2] else "-")
         return self
+
+    def await_client(self, timeout: float = 60) -> None:
+        """Wait until the client tor has bootstrapped, then hold its control connection."""
+        if self.controller is None:
+            await_bootstrap(self.client, time.monotonic() + timeout)
+            self.controller = self._own_client()
+            log.info("private Tor network up: %d tors, client SOCKS 127.0.0.1:%s", len(self.nodes),
+                     self.client.socks_port)
 
     def _own_client(self):
         """A control connection to the client, kept open: stem takes ownership (TAKEOWNERSHIP) with the

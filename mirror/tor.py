@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 import stem
 import stem.connection
@@ -53,9 +54,13 @@ class Tor:
         return self.process is not None
 
     def alive(self) -> bool:
+        """True if tor answers on its control connection (stem notices a closed one only later)."""
         if self.process is not None and self.process.poll() is not None:
             return False
-        return self.controller.is_alive()
+        try:
+            return self.controller.is_alive() and self.controller.msg("GETINFO version").is_ok()
+        except stem.ControllerError:
+            return False
 
     def restart(self) -> Tor:
         """A fresh tor like this one (launched again, or attached again); this one is closed first."""
@@ -71,7 +76,7 @@ class Tor:
         finally:
             stop_process(self.process)
 
-    def __enter__(self) -> Tor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -12,7 +12,7 @@ import requests
 
 from mirror import onion
 from mirror.build import build_site
-from mirror.errors import KeyFileError, TorError
+from mirror.errors import AuditFailed, KeyFileError, TorError
 from mirror.testnet import free_ports
 from tests.conftest import ROOT
 from tests.tor_fixtures import fetch
@@ -35,15 +35,28 @@ def start(site, state, testnet, **options) -> onion.OnionMirror:
     return mirror
 
 
-def test_published_page_fetched_through_testnet_equals_the_build(site, tmp_path, testnet):
+def test_published_page_fetched_through_testnet_equals_the_build_and_no_key_is_logged(site, tmp_path, testnet,
+                                                                                       caplog):
+    import base64
+    import logging
+
     events = []
-    mirror = start(site, tmp_path / "state", testnet, on_event=lambda kind, detail: events.append(kind))
-    with mirror:
-        response = fetch(mirror.published.url, testnet.socks_port)
-        assert response.status_code == 200
-        assert response.content == (site / "index.html").read_bytes()
+    stem_log = logging.getLogger("stem")
+    stem_log.addHandler(caplog.handler)  # a handler on stem's logger turns on its TRACE of every command
+    try:
+        with caplog.at_level(1):
+            mirror = start(site, tmp_path / "state", testnet, on_event=lambda kind, detail: events.append(kind))
+            with mirror:
+                response = fetch(mirror.published.url, testnet.socks_port)
+                assert response.status_code == 200
+                assert response.content == (site / "index.html").read_bytes()
+    finally:
+        stem_log.removeHandler(caplog.handler)
     assert {"bootstrap", "publish", "published"} <= set(events)
-    assert not (tmp_path / "state/tor/data/lock").exists() or mirror.tor is None
+    assert mirror.tor is None and mirror.server is None
+    assert any(r.levelno < logging.DEBUG and "Sent to tor" in r.getMessage() for r in caplog.records)
+    assert base64.b64encode(mirror.secret_key).decode()[:20] not in caplog.text
+    assert "ADD_ONION" not in caplog.text
 
 
 def test_key_file_keeps_the_address_across_restarts_and_is_private(site, tmp_path, testnet):
@@ -60,10 +73,6 @@ def test_key_file_keeps_the_address_across_restarts_and_is_private(site, tmp_pat
         onion.OnionMirror(site, tmp_path / "c", key_file=key)
 
 
-def test_key_file_inside_the_build_is_refused(site, tmp_path):
-    with pytest.raises(KeyFileError, match="inside the build directory"):
-        onion.OnionMirror(site, tmp_path, key_file=site / "onion.key")
-
 
 def test_private_mirror_needs_the_readers_key(site, tmp_path, testnet):
     client = testnet.controller
@@ -78,6 +87,7 @@ def test_private_mirror_needs_the_readers_key(site, tmp_path, testnet):
             client.msg(f"ONION_CLIENT_AUTH_REMOVE {published.service_id}")
     line = published.reader_key.auth_private_line(published.service_id)
     assert line.startswith(f"{published.service_id}:descriptor:x25519:") and len(line.rsplit(":", 1)[1]) == 52
+
 
 
 def test_killed_tor_is_restarted_and_same_address_reachable_within_30s(site, tmp_path, testnet):
@@ -126,9 +136,54 @@ def test_attached_tor_publishes_and_is_left_running_without_the_service(site, tm
     assert published.service_id not in testnet.controller.get_info("onions/current", "").split()
 
 
+def test_attached_tor_gone_is_reported_and_retried_not_fatal(site, tmp_path, testnet):
+    from mirror import tor
+
+    events = []
+    other = tor.launch(tmp_path / "other", testnet.tor_options(), timeout=60)
+    with onion.OnionMirror(site, tmp_path / "state", control_socket=tmp_path / "other/control.sock", timeout=5,
+                           on_event=lambda k, d: events.append((k, d))) as mirror:
+        mirror.start()
+        other.close()  # the operator's tor goes away
+        mirror.check()
+        mirror.check()
+    restarts = [d for k, d in events if k == "restart"]
+    assert restarts[0].startswith("tor stopped") and "could not connect" in restarts[1]
+    assert restarts[-1].endswith("trying again")
+
+
 def test_attach_to_a_missing_control_socket_says_what_to_check(site, tmp_path):
     with pytest.raises(TorError, match=r"could not connect to tor's control socket .*ControlSocket"):
         onion.OnionMirror(site, tmp_path, control_socket=tmp_path / "nothing.sock").start()
+
+
+def test_build_failing_the_audit_is_refused_before_anything_starts(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "index.html").write_text('<!doctype html><title>x</title><script src="https://x.example/t.js"></script>')
+    with pytest.raises(AuditFailed):
+        onion.OnionMirror(bad, tmp_path / "state").start()
+    assert not (tmp_path / "state" / "tor").exists()
+
+
+def test_attach_by_control_port_checks_the_password(site, tmp_path, testnet):
+    import subprocess
+
+    from mirror.testnet import find_program
+
+    hashed = subprocess.run([find_program("tor"), "--quiet", "--hash-password", "s3cret"], capture_output=True,
+                            text=True, check=True).stdout.strip().splitlines()[-1]
+    port, = free_ports(1)
+    testnet.controller.set_options({"ControlPort": f"127.0.0.1:{port}", "HashedControlPassword": hashed,
+                                    "CookieAuthentication": "0"})
+    try:
+        with pytest.raises(TorError, match=f"could not authenticate to tor's control port {port}"):
+            onion.OnionMirror(site, tmp_path / "a", control_port=port, password="wrong").start()
+        with onion.OnionMirror(site, tmp_path / "b", control_port=port, password="s3cret", timeout=60) as mirror:
+            assert fetch(mirror.start().url, testnet.socks_port).content == page_of(site)
+    finally:
+        testnet.controller.set_options({"ControlPort": "0", "HashedControlPassword": None,
+                                        "CookieAuthentication": "1"})
 
 
 def test_unreachable_network_ends_with_a_clear_error_within_the_timeout(site, tmp_path):
@@ -183,7 +238,7 @@ def test_cli_onion_testnet_prints_a_working_curl_command_and_exits_0_on_sigterm(
                                os.path.abspath(__file__))))
     try:
         out = ""
-        while "Ctrl-C stops." not in out:
+        while "curl --socks5-hostname" not in out:  # the last line
             line = cli.stdout.readline()
             assert line, f"mirror onion ended early: {cli.stderr.read()}"
             out += line

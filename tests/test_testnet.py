@@ -64,3 +64,39 @@ def test_a_start_that_times_out_stops_every_tor_it_started_and_removes_its_folde
     assert len(started) == 4
     assert not [pid for pid, _ in started if Path(f"/proc/{pid}").exists()]
     assert not started[0][1].exists()
+
+
+def test_cli_testnet_prints_a_working_socks_port_and_stops_everything_on_sigterm():
+    import re
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.tor_fixtures import CLI, children
+
+    need_program("tor")
+    cli = subprocess.Popen([sys.executable, *CLI, "testnet"], cwd=ROOT, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first = cli.stdout.readline()
+        found = re.fullmatch(r"Private Tor network up in (\S+): SOCKS 127\.0\.0\.1:(\d+)\n", first)
+        assert found, cli.stderr.read()
+        folder, port = Path(found.group(1)), int(found.group(2))
+        assert cli.stdout.readline().startswith("Join it with these torrc lines:")
+        assert cli.stdout.readline().startswith("DirAuthority auth0 orport=")
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"\x05\x01\x00")  # SOCKS5, no authentication
+            assert s.recv(2) == b"\x05\x00"
+        tors = children(cli.pid)
+        assert len(tors) == 5 and folder.is_dir()
+    finally:
+        cli.send_signal(signal.SIGTERM)
+        status = cli.wait(20)
+        out = cli.stdout.read()
+        cli.stdout.close()
+        cli.stderr.close()
+    assert status == 0 and "Stopped." in out
+    assert not folder.exists()
+    assert not [pid for pid in tors if Path(f"/proc/{pid}").exists()]
