@@ -1,0 +1,305 @@
+"""``mirror fetch URL``: crawl a live site into a folder, politely and resumably, then hand it to the build.
+
+Owns: the crawl loop. The crawl goes depth by depth (breadth first); at each depth the URLs found are
+admitted in sorted order through scope, robots.txt, depth/page/byte caps and per-pattern trap caps, so
+the same site gives the same mirror whatever the timing. Worker threads download and parse (one shared
+requests.Session, at most 4 connections per host); this thread alone writes the state
+(mirror/fetch_state.py), one transaction per URL, so a SIGKILL at any moment loses at most the
+downloads in flight. At the end the downloaded site is written out, atomically, as::
+
+    <folder>/state.sqlite                 the resumable state (bodies included)
+    <folder>/site/<host>/<path>           one folder per host; directory URLs end in index.html
+    <folder>/site/.mirror/fetch.json      start URL, every file's URL, type and charset, the redirects
+
+Library code: reports progress through a callback, never prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import shutil
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urljoin, urlsplit
+
+from mirror import fetch_parse, fetch_urls
+from mirror.errors import FetchError
+from mirror.fetch_http import Answer, Client, Limits, session
+from mirror.fetch_report import Progress, Report, build_report
+from mirror.fetch_state import State
+
+log = logging.getLogger(__name__)
+
+STATE = "state.sqlite"
+SITE = "site"
+RECORD = ".mirror/fetch.json"
+TEXT_TYPES = ("text/", "application/xhtml+xml", "application/xml", "image/svg+xml", "application/json")
+
+
+@dataclass(frozen=True)
+class Options:
+    workers: int = 4
+    max_depth: int | None = None
+    max_pages: int | None = None
+    max_bytes: int | None = None
+    max_per_pattern: int = 100
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    assets_from: tuple[str, ...] = ()
+    robots: bool = True
+    proxy: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    connect_to: dict[str, str] | None = None  # host -> "addr:port" over plain HTTP (tests, staging copies)
+
+
+@dataclass(frozen=True)
+class Result:
+    url: str
+    kind: str
+    answer: Answer
+    mime: str = ""
+    charset: str | None = None
+    note: str | None = None
+    pages: tuple[str, ...] = ()
+    assets: tuple[str, ...] = ()
+    skipped: str | None = None
+
+
+def crawl(start: str, folder: Path, options: Options = Options(),
+          progress: Callable[[Progress], None] | None = None) -> Report:
+    """Crawl from ``start`` into ``folder`` (resuming what is there); return the report of the whole crawl."""
+    started = time.monotonic()
+    try:
+        start = fetch_urls.canonical(start)
+    except fetch_urls.BadURL as e:
+        raise FetchError(f"{e}: give the site's address, such as https://example.org/.") from e
+    folder = Path(folder)
+    _prepare(folder)
+    crawler = Crawler(start, folder, options, progress)
+    try:
+        crawler.run()
+        write_site(crawler.state, folder / SITE, start)
+        return build_report(crawler.state, start, time.monotonic() - started)
+    finally:
+        crawler.close()
+
+
+def _prepare(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FetchError(f"cannot create the crawl folder {folder}: {e.strerror}; choose another --dir.") from e
+    for stale in folder.glob(f".{SITE}.*"):  # a site write killed half-way; the state can redo it
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def scope_for(start: str, options: Options) -> fetch_urls.Scope:
+    try:
+        include = tuple(re.compile(p) for p in options.include)
+        exclude = tuple(re.compile(p) for p in options.exclude)
+    except re.error as e:
+        raise FetchError(f"--include/--exclude pattern {e.pattern!r} is not a valid regex: {e}.") from e
+    assets = frozenset(h.lower() for h in options.assets_from)
+    return fetch_urls.Scope(frozenset({fetch_urls.host_of(start)}), assets, include, exclude,
+                            urlsplit(start).scheme)
+
+
+class Crawler:
+    def __init__(self, start: str, folder: Path, options: Options, progress):
+        self.start, self.options, self.progress = start, options, progress
+        self.scope = scope_for(start, options)
+        self.state = State(folder / STATE)
+        recorded = self.state.meta("start")
+        if recorded and recorded != start:
+            self.state.close()
+            raise FetchError(f"{folder} holds the crawl of {recorded}; use another --dir for {start} "
+                             "(or --restart to forget that crawl).")
+        self.client = Client(session(options.proxy, options.connect_to), options.limits, options.workers)
+        self.in_flight = max(2, options.workers * 2)
+
+    def close(self) -> None:
+        self.client.http.close()
+        self.state.close()
+
+    def run(self) -> None:
+        with self.state:
+            self.state.set_meta("start", self.start)
+            self.state.found(self.start, 0, "page", fetch_urls.pattern(self.start), None)
+        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="fetch") as pool:
+            while (depth := self.state.next_depth()) is not None:
+                with self.state:
+                    batch = [(url, kind) for url, kind, pattern in self.state.waiting(depth)
+                             if self._admit(url, kind, pattern, depth)]
+                self._run_batch(pool, batch)
+
+    def _admit(self, url: str, kind: str, pattern: str, depth: int) -> bool:
+        """Queue ``url`` or mark it skipped with the reason (inside the caller's transaction)."""
+        reason = self._refusal(url, kind, pattern, depth)
+        if reason:
+            self.state.finish(url, "skipped", reason)
+            return False
+        self.state.admit(url)
+        return True
+
+    def _refusal(self, url: str, kind: str, pattern: str, depth: int) -> str | None:
+        o = self.options
+        reason = self.scope.refusal(url, kind) or fetch_urls.trap_reason(url)
+        if reason:
+            return reason
+        if kind == "page" and o.max_depth is not None and depth > o.max_depth:
+            return "beyond --max-depth"
+        if kind == "page" and o.max_pages is not None and self.state.admitted(kind="page") >= o.max_pages:
+            return "--max-pages reached"
+        if self.state.admitted(pattern=pattern) >= o.max_per_pattern:
+            return f"crawl trap (over {o.max_per_pattern} URLs like {pattern})"
+        return None
+
+    def _run_batch(self, pool: ThreadPoolExecutor, batch: list[tuple[str, str]]) -> None:
+        todo = list(reversed(batch))
+        running: dict[Future, tuple[str, str]] = {}
+        while todo or running:
+            while todo and len(running) < self.in_flight:
+                url, kind = todo.pop()
+                if self._over_bytes(url):
+                    continue
+                running[pool.submit(self._work, url, kind)] = (url, kind)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                del running[future]
+                todo.extend(self._record(future.result()))
+            self._report_progress()
+
+    def _over_bytes(self, url: str) -> bool:
+        limit = self.options.max_bytes
+        if limit is None or self.state.counter("bytes") < limit:
+            return False
+        with self.state:
+            self.state.finish(url, "skipped", "--max-bytes reached")
+        return True
+
+    # -- in worker threads --------------------------------------------------------------------------
+    def _work(self, url: str, kind: str) -> Result:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if self.options.robots and not self.client.allowed(url, parts.netloc, origin):
+            return Result(url, kind, Answer(), skipped="disallowed by robots.txt")
+        answer = self.client.get(url, parts.netloc)
+        if answer.location is not None or answer.error or answer.skipped:
+            return Result(url, kind, answer)
+        mime = fetch_parse.mime_of(answer.content_type)
+        charset = note = None
+        if mime.startswith(TEXT_TYPES):
+            charset, note = fetch_parse.decide_charset(answer.body,
+                                                       fetch_parse.header_charset(answer.content_type))
+        links = fetch_parse.page_links(answer.body, mime, charset, url)
+        return Result(url, kind, answer, mime, charset, note,
+                      tuple(sorted(self._clean(links.pages))), tuple(sorted(self._clean(links.assets))))
+
+    def _clean(self, urls: set[str]) -> set[str]:
+        clean = set()
+        for url in urls:
+            try:
+                clean.add(self.scope.upgrade(fetch_urls.canonical(url)))
+            except fetch_urls.BadURL:
+                continue
+        return clean
+
+    # -- back in the coordinating thread ------------------------------------------------------------
+    def _record(self, result: Result) -> list[tuple[str, str]]:
+        """Store one result in one transaction; return redirect targets to fetch at the same depth."""
+        answer, url = result.answer, result.url
+        with self.state:
+            self.state.add("requests", self.client.take_requests())
+            if result.skipped or answer.skipped:
+                self.state.finish(url, "skipped", result.skipped or answer.skipped, status=answer.status)
+            elif answer.location is not None:
+                return self._redirect(result)
+            elif answer.error:
+                self.state.finish(url, "error", answer.error, status=answer.status)
+            else:
+                self._store(result)
+        return []
+
+    def _store(self, result: Result) -> None:
+        body, url = result.answer.body, result.url
+        self.state.store(url, body)
+        self.state.add("bytes", len(body))
+        self.state.finish(url, "done", status=200, type=result.answer.content_type or "application/octet-stream",
+                          charset=result.charset, note=result.note, size=len(body),
+                          sha256=hashlib.sha256(body).hexdigest())
+        depth = self.state.row(url)[0] + 1
+        for kind, urls in (("page", result.pages), ("asset", result.assets)):
+            for link in urls:
+                self.state.found(link, depth, kind, fetch_urls.pattern(link), url)
+
+    def _redirect(self, result: Result) -> list[tuple[str, str]]:
+        url, location = result.url, result.answer.location
+        try:
+            target = self.scope.upgrade(fetch_urls.canonical(urljoin(url, location)))
+        except fetch_urls.BadURL:
+            self.state.finish(url, "error", f"redirect to an unusable address {location!r}")
+            return []
+        refusal = self.scope.refusal(target, result.kind)
+        if refusal:
+            self.state.finish(url, "skipped", f"redirect {refusal} to {target}")
+            return []
+        if target == url:
+            self.state.finish(url, "error", "redirect to itself")
+            return []
+        self.state.finish(url, "redirect", target, status=result.answer.status)
+        depth, _, _ = self.state.row(url)
+        self.state.found(target, depth, result.kind, fetch_urls.pattern(target), url)
+        row = self.state.row(target)
+        if row[2] == "found" and self._admit(target, result.kind, fetch_urls.pattern(target), depth):
+            return [(target, result.kind)]
+        return []
+
+    def _report_progress(self) -> None:
+        if self.progress:
+            self.progress(Progress(self.state.count("done"), self.state.count("queued", "found"),
+                                   self.state.counter("bytes"), self.state.count("error")))
+
+
+def write_site(state: State, out: Path, start: str) -> dict[str, str]:
+    """Write every downloaded URL under ``out`` (built beside it, swapped in whole); return url -> path."""
+    from mirror.build import swap_in
+
+    rows = state.done()
+    paths = place({url: fetch_urls.local_path(url) for url, *_ in rows})
+    tmp = out.parent / f".{out.name}.new-{hashlib.sha256(start.encode()).hexdigest()[:8]}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    files = {}
+    for url, ctype, charset, _ in rows:
+        if url not in paths:
+            continue
+        target = tmp / paths[url]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(state.body(url))
+        files[paths[url]] = {"url": url, "type": ctype, **({"charset": charset} if charset else {})}
+    record = {"start": start, "files": files, "redirects": dict(state.redirects())}
+    (tmp / RECORD).parent.mkdir(parents=True, exist_ok=True)
+    (tmp / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    swap_in(tmp, out)
+    return paths
+
+
+def place(paths: dict[str, str]) -> dict[str, str]:
+    """Resolve a file that is also a folder (``/a`` and ``/a/b``): the file becomes ``a/index.html``."""
+    taken = set(paths.values())
+    folders = {p.rsplit("/", i)[0] for p in taken for i in range(1, p.count("/") + 1)}
+    placed = {}
+    for url, path in sorted(paths.items()):
+        if path in folders:
+            moved = f"{path}/{fetch_urls.INDEX}"
+            if moved in taken:
+                log.warning("%s: %s is both a file and a folder; left out", url, path)
+                continue
+            path = moved
+        placed[url] = path
+    return placed
