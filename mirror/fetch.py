@@ -16,6 +16,7 @@ Library code: reports progress through a callback, never prints.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -30,7 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 from mirror import fetch_parse, fetch_urls
 from mirror.errors import FetchError
-from mirror.fetch_http import Answer, Client, Limits, session
+from mirror.fetch_http import USER_AGENT, Answer, Client, Limits, crawl_delay, robots_rules, session
 from mirror.fetch_report import Progress, Report, build_report
 from mirror.fetch_state import State
 
@@ -122,6 +123,7 @@ class Crawler:
                              "(or --restart to forget that crawl).")
         self.client = Client(session(options.proxy, options.connect_to), options.limits, options.workers)
         self.in_flight = max(2, options.workers * 2)
+        self.robots: dict[str, object] = {}
 
     def close(self) -> None:
         self.client.http.close()
@@ -133,10 +135,37 @@ class Crawler:
             self.state.found(self.start, 0, "page", fetch_urls.pattern(self.start), None)
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="fetch") as pool:
             while (depth := self.state.next_depth()) is not None:
+                waiting = self.state.waiting(depth)
+                for url, kind, _ in waiting:
+                    self._load_robots(url)
                 with self.state:
-                    batch = [(url, kind) for url, kind, pattern in self.state.waiting(depth)
+                    batch = [(url, kind) for url, kind, pattern in waiting
                              if self._admit(url, kind, pattern, depth)]
                 self._run_batch(pool, batch)
+
+    def _load_robots(self, url: str) -> None:
+        """Fetch (once per crawl, kept in the state) the robots.txt of ``url``'s origin, if in scope."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if not self.options.robots or origin in self.robots or self.scope.refusal(url, "asset"):
+            return
+        kept = self.state.meta(f"robots {origin}")
+        if kept is None:
+            answer = self.client.get(f"{origin}/robots.txt", parts.netloc)
+            ok = answer.status == 200 and not (answer.error or answer.skipped)
+            kept = json.dumps([200 if ok else (0 if answer.status == 200 else answer.status),
+                               answer.body.decode("utf-8", "replace") if ok else ""])
+            with self.state:
+                self.state.set_meta(f"robots {origin}", kept)
+                self.state.add("requests", self.client.take_requests())
+        status, text = json.loads(kept)
+        self.robots[origin] = rules = robots_rules(origin, status, text)
+        self.client.gate.slow_down(parts.netloc, crawl_delay(rules))
+
+    def _robots_allow(self, url: str) -> bool:
+        parts = urlsplit(url)
+        rules = self.robots.get(f"{parts.scheme}://{parts.netloc}")
+        return rules is None or rules.can_fetch(USER_AGENT, url)
 
     def _admit(self, url: str, kind: str, pattern: str, depth: int) -> bool:
         """Queue ``url`` or mark it skipped with the reason (inside the caller's transaction)."""
@@ -152,6 +181,8 @@ class Crawler:
         reason = self.scope.refusal(url, kind) or fetch_urls.trap_reason(url)
         if reason:
             return reason
+        if self.options.robots and not self._robots_allow(url):
+            return "disallowed by robots.txt"
         if kind == "page" and o.max_depth is not None and depth > o.max_depth:
             return "beyond --max-depth"
         if kind == "page" and o.max_pages is not None and self.state.admitted(kind="page") >= o.max_pages:
@@ -172,7 +203,8 @@ class Crawler:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 del running[future]
-                todo.extend(self._record(future.result()))
+                todo.extend(self._admit_now(*found) for found in self._record(future.result()))
+                todo = [item for item in todo if item]
             self._report_progress()
 
     def _over_bytes(self, url: str) -> bool:
@@ -185,11 +217,7 @@ class Crawler:
 
     # -- in worker threads --------------------------------------------------------------------------
     def _work(self, url: str, kind: str) -> Result:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if self.options.robots and not self.client.allowed(url, parts.netloc, origin):
-            return Result(url, kind, Answer(), skipped="disallowed by robots.txt")
-        answer = self.client.get(url, parts.netloc)
+        answer = self.client.get(url, urlsplit(url).netloc)
         if answer.location is not None or answer.error or answer.skipped:
             return Result(url, kind, answer)
         mime = fetch_parse.mime_of(answer.content_type)
@@ -211,8 +239,14 @@ class Crawler:
         return clean
 
     # -- back in the coordinating thread ------------------------------------------------------------
-    def _record(self, result: Result) -> list[tuple[str, str]]:
-        """Store one result in one transaction; return redirect targets to fetch at the same depth."""
+    def _admit_now(self, url: str, kind: str, depth: int) -> tuple[str, str] | None:
+        """Admit a redirect target at once, at the depth of the URL that redirected."""
+        self._load_robots(url)
+        with self.state:
+            return (url, kind) if self._admit(url, kind, fetch_urls.pattern(url), depth) else None
+
+    def _record(self, result: Result) -> list[tuple[str, str, int]]:
+        """Store one result in one transaction; return redirect targets to admit at the same depth."""
         answer, url = result.answer, result.url
         with self.state:
             self.state.add("requests", self.client.take_requests())
@@ -238,7 +272,7 @@ class Crawler:
             for link in urls:
                 self.state.found(link, depth, kind, fetch_urls.pattern(link), url)
 
-    def _redirect(self, result: Result) -> list[tuple[str, str]]:
+    def _redirect(self, result: Result) -> list[tuple[str, str, int]]:
         url, location = result.url, result.answer.location
         try:
             target = self.scope.upgrade(fetch_urls.canonical(urljoin(url, location)))
@@ -255,10 +289,7 @@ class Crawler:
         self.state.finish(url, "redirect", target, status=result.answer.status)
         depth, _, _ = self.state.row(url)
         self.state.found(target, depth, result.kind, fetch_urls.pattern(target), url)
-        row = self.state.row(target)
-        if row[2] == "found" and self._admit(target, result.kind, fetch_urls.pattern(target), depth):
-            return [(target, result.kind)]
-        return []
+        return [(target, result.kind, depth)] if self.state.row(target)[2] == "found" else []
 
     def _report_progress(self) -> None:
         if self.progress:
@@ -303,3 +334,54 @@ def place(paths: dict[str, str]) -> dict[str, str]:
             path = moved
         placed[url] = path
     return placed
+
+
+def build_mirror(site: Path, start: str, out: Path):
+    """Hand the downloaded site to the sanitize stage, which writes the audited build directory."""
+    try:
+        from mirror.build import build_from  # lands with the sanitize stage
+    except ImportError as e:
+        raise FetchError(f"the crawl is complete in {site}, but this version of mirror cannot build it "
+                         "(the sanitize stage is missing); use --no-build to crawl only.") from e
+    return build_from(site, base_url=start, out=out)
+
+
+def parse_size(text: str | None) -> int | None:
+    """``50M`` -> 52428800; plain digits are bytes; K, M, G are powers of 1024."""
+    if text is None:
+        return None
+    found = re.fullmatch(r"\s*(\d+)\s*([kmg]?)i?b?\s*", text, re.I)
+    if not found:
+        raise FetchError(f"{text!r} is not a size; write bytes or a number with K, M or G (such as 50M).")
+    return int(found.group(1)) * 1024 ** " kmg".index(found.group(2).lower() or " ")
+
+
+def restart(folder: Path) -> None:
+    """Forget the crawl kept in ``folder`` (its state and its downloaded site)."""
+    for name in (STATE, f"{STATE}-wal", f"{STATE}-shm"):
+        (Path(folder) / name).unlink(missing_ok=True)
+    shutil.rmtree(Path(folder) / SITE, ignore_errors=True)
+
+
+def options_from(*, proxy, max_bytes, max_size, timeout, retries, rate, ignore_robots, **rest) -> Options:
+    """Options from the command line's names (sizes as text)."""
+    limits = Limits(read_timeout=timeout, retries=retries, rate=rate, max_size=parse_size(max_size))
+    return Options(proxy=proxy, max_bytes=parse_size(max_bytes), robots=not ignore_robots, limits=limits,
+                   **{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in rest.items()})
+
+
+@contextlib.contextmanager
+def connection(tor: bool, proxy: str | None, folder: Path):
+    """Yield the proxy URL to crawl through: ``proxy``, a tor launched for the crawl, or None."""
+    if tor and proxy:
+        raise FetchError("--tor and --proxy both name a way out; give one.")
+    if proxy and not proxy.startswith(("socks5h://", "http://", "https://")):
+        raise FetchError(f"--proxy {proxy}: use socks5h://HOST:PORT, so names are resolved through the proxy "
+                         "and never by the local resolver.")
+    if not tor:
+        yield proxy
+        return
+    from mirror import fetch_tor
+
+    with fetch_tor.socks_proxy(Path(folder) / "tor") as url:
+        yield url

@@ -146,8 +146,6 @@ class Client:
         self.http = http
         self.limits = limits
         self.gate = HostGate(workers, 1.0 / limits.rate if limits.rate else 0.0)
-        self.robots: dict[str, urllib.robotparser.RobotFileParser] = {}
-        self.robots_lock = threading.Lock()
         self.count_lock = threading.Lock()
         self.requests = 0
 
@@ -239,29 +237,23 @@ class Client:
             return Answer(200, ctype, error=f"connection failed while reading ({type(e).__name__})")
         return Answer(200, ctype, b"".join(chunks))
 
-    def allowed(self, url: str, host: str, origin: str) -> bool:
-        """robots.txt of ``origin`` (scheme://host) says we may fetch ``url``; fetched once per host."""
-        with self.robots_lock:
-            parser = self.robots.get(origin)
-            if parser is None:
-                parser = self.robots[origin] = self._robots(origin, host)
-        return parser.can_fetch(USER_AGENT, url)
 
-    def _robots(self, origin: str, host: str) -> urllib.robotparser.RobotFileParser:
-        """RFC 9309: 4xx means no rules, 5xx or no answer means keep out."""
-        parser = urllib.robotparser.RobotFileParser(f"{origin}/robots.txt")
-        answer = self.get(f"{origin}/robots.txt", host)
-        if answer.status == 200 and not answer.skipped and not answer.error:
-            parser.parse(answer.body.decode("utf-8", "replace").splitlines())
-            delay = parser.crawl_delay(USER_AGENT)
-            if delay:
-                self.gate.slow_down(host, min(float(delay), 30.0))
-        elif 400 <= answer.status < 500:
-            parser.allow_all = True
-        else:
-            log.warning("robots.txt of %s unreachable (%s): not crawling it", origin, answer.error)
-            parser.disallow_all = True
-        return parser
+def robots_rules(origin: str, status: int, text: str) -> urllib.robotparser.RobotFileParser:
+    """The rules of ``origin`` from its /robots.txt answer. RFC 9309: 4xx means none, 5xx or no answer
+    means keep out."""
+    parser = urllib.robotparser.RobotFileParser(f"{origin}/robots.txt")
+    if status == 200:
+        parser.parse(text.splitlines())
+    elif 400 <= status < 500:
+        parser.allow_all = True
+    else:
+        log.warning("robots.txt of %s unreachable (status %s): not crawling it", origin, status or "none")
+        parser.disallow_all = True
+    return parser
+
+
+def crawl_delay(parser: urllib.robotparser.RobotFileParser) -> float:
+    return min(float(parser.crawl_delay(USER_AGENT) or 0.0), 30.0)
 
 
 def _drain(response: requests.Response, most: int = 2**20) -> None:
