@@ -23,6 +23,7 @@ import logging
 import re
 import shutil
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,18 +131,49 @@ class Crawler:
         self.state.close()
 
     def run(self) -> None:
+        """Pages go depth by depth (a depth is admitted when no page of the previous one is left);
+        assets are admitted as soon as they are found, so connections stay busy across depths."""
         with self.state:
             self.state.set_meta("start", self.start)
             self.state.found(self.start, 0, "page", fetch_urls.pattern(self.start), None)
+        self.todo = {"page": deque(), "asset": deque()}
+        self.running: dict[Future, str] = {}
+        self._admit_now([(url, "asset", depth) for url, depth in self.state.waiting_assets()])
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="fetch") as pool:
-            while (depth := self.state.next_depth()) is not None:
-                waiting = self.state.waiting(depth)
-                for url, kind, _ in waiting:
-                    self._load_robots(url)
-                with self.state:
-                    batch = [(url, kind) for url, kind, pattern in waiting
-                             if self._admit(url, kind, pattern, depth)]
-                self._run_batch(pool, batch)
+            while True:
+                if not self.todo["page"] and "page" not in self.running.values():
+                    self._next_depth()
+                if not (self.todo["page"] or self.todo["asset"] or self.running):
+                    return
+                self._submit(pool)
+                self._collect()
+
+    def _next_depth(self) -> None:
+        depth = self.state.next_depth()
+        if depth is None:
+            return
+        waiting = self.state.waiting(depth)
+        for url, _ in waiting:
+            self._load_robots(url)
+        with self.state:
+            self.todo["page"].extend(url for url, pattern in waiting
+                                     if self._admit(url, "page", pattern, depth))
+
+    def _submit(self, pool: ThreadPoolExecutor) -> None:
+        while len(self.running) < self.in_flight and (self.todo["page"] or self.todo["asset"]):
+            kind = "page" if self.todo["page"] else "asset"
+            url = self.todo[kind].popleft()
+            if not self._over_bytes(url):
+                self.running[pool.submit(self._work, url, kind)] = kind
+
+    def _collect(self) -> None:
+        if not self.running:
+            return
+        finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
+        for future in finished:
+            del self.running[future]
+            self._admit_now(self._record(future.result()))
+        self._report_progress()
 
     def _load_robots(self, url: str) -> None:
         """Fetch (once per crawl, kept in the state) the robots.txt of ``url``'s origin, if in scope."""
@@ -187,25 +219,10 @@ class Crawler:
             return "beyond --max-depth"
         if kind == "page" and o.max_pages is not None and self.state.admitted(kind="page") >= o.max_pages:
             return "--max-pages reached"
-        if self.state.admitted(pattern=pattern) >= o.max_per_pattern:
+        trap_prone = kind == "page" or "?" in url
+        if trap_prone and self.state.admitted(pattern=pattern) >= o.max_per_pattern:
             return f"crawl trap (over {o.max_per_pattern} URLs like {pattern})"
         return None
-
-    def _run_batch(self, pool: ThreadPoolExecutor, batch: list[tuple[str, str]]) -> None:
-        todo = list(reversed(batch))
-        running: dict[Future, tuple[str, str]] = {}
-        while todo or running:
-            while todo and len(running) < self.in_flight:
-                url, kind = todo.pop()
-                if self._over_bytes(url):
-                    continue
-                running[pool.submit(self._work, url, kind)] = (url, kind)
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                del running[future]
-                todo.extend(self._admit_now(*found) for found in self._record(future.result()))
-                todo = [item for item in todo if item]
-            self._report_progress()
 
     def _over_bytes(self, url: str) -> bool:
         limit = self.options.max_bytes
@@ -239,14 +256,17 @@ class Crawler:
         return clean
 
     # -- back in the coordinating thread ------------------------------------------------------------
-    def _admit_now(self, url: str, kind: str, depth: int) -> tuple[str, str] | None:
-        """Admit a redirect target at once, at the depth of the URL that redirected."""
-        self._load_robots(url)
+    def _admit_now(self, found: list[tuple[str, str, int]]) -> None:
+        """Admit at once new assets and redirect targets (at the depth of the URL that redirected)."""
+        for url, _, _ in found:
+            self._load_robots(url)
         with self.state:
-            return (url, kind) if self._admit(url, kind, fetch_urls.pattern(url), depth) else None
+            for url, kind, depth in found:
+                if self._admit(url, kind, fetch_urls.pattern(url), depth):
+                    self.todo[kind].append(url)
 
     def _record(self, result: Result) -> list[tuple[str, str, int]]:
-        """Store one result in one transaction; return redirect targets to admit at the same depth."""
+        """Store one result in one transaction; return what to admit at once (new assets, redirect targets)."""
         answer, url = result.answer, result.url
         with self.state:
             self.state.add("requests", self.client.take_requests())
@@ -257,10 +277,10 @@ class Crawler:
             elif answer.error:
                 self.state.finish(url, "error", answer.error, status=answer.status)
             else:
-                self._store(result)
+                return self._store(result)
         return []
 
-    def _store(self, result: Result) -> None:
+    def _store(self, result: Result) -> list[tuple[str, str, int]]:
         body, url = result.answer.body, result.url
         self.state.store(url, body)
         self.state.add("bytes", len(body))
@@ -268,9 +288,10 @@ class Crawler:
                           charset=result.charset, note=result.note, size=len(body),
                           sha256=hashlib.sha256(body).hexdigest())
         depth = self.state.row(url)[0] + 1
-        for kind, urls in (("page", result.pages), ("asset", result.assets)):
-            for link in urls:
-                self.state.found(link, depth, kind, fetch_urls.pattern(link), url)
+        for link in result.pages if result.kind == "page" else ():
+            self.state.found(link, depth, "page", fetch_urls.pattern(link), url)
+        return [(link, "asset", depth) for link in result.assets
+                if self.state.found(link, depth, "asset", fetch_urls.pattern(link), url)]
 
     def _redirect(self, result: Result) -> list[tuple[str, str, int]]:
         url, location = result.url, result.answer.location

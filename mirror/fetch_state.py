@@ -83,12 +83,18 @@ class State:
         return self.db.execute("SELECT 1 FROM url WHERE url=?", (url,)).fetchone() is not None
 
     def next_depth(self) -> int | None:
-        return self.db.execute("SELECT MIN(depth) FROM url WHERE state='found'").fetchone()[0]
+        """The lowest depth with pages waiting."""
+        return self.db.execute("SELECT MIN(depth) FROM url WHERE state='found' AND kind='page'").fetchone()[0]
 
-    def waiting(self, depth: int) -> list[tuple[str, str, str]]:
-        """(url, kind, pattern) of the URLs found at ``depth``, in a fixed order (caps cut the same way)."""
-        return self.db.execute("SELECT url, kind, pattern FROM url WHERE state='found' AND depth=? "
-                               "ORDER BY kind DESC, url", (depth,)).fetchall()
+    def waiting(self, depth: int) -> list[tuple[str, str]]:
+        """(url, pattern) of the pages found at ``depth``, in a fixed order (caps cut the same way)."""
+        return self.db.execute("SELECT url, pattern FROM url WHERE state='found' AND kind='page' AND depth=? "
+                               "ORDER BY url", (depth,)).fetchall()
+
+    def waiting_assets(self) -> list[tuple[str, int]]:
+        """Assets found but not admitted (a crawl stopped between the two)."""
+        return self.db.execute("SELECT url, depth FROM url WHERE state='found' AND kind='asset' "
+                               "ORDER BY url").fetchall()
 
     def admit(self, url: str) -> None:
         self.db.execute("UPDATE url SET state='queued' WHERE url=?", (url,))

@@ -59,6 +59,15 @@ class Server(ThreadingHTTPServer):
         """``handler(request_handler)`` answers requests for ``path`` (any host)."""
         self.routes[path] = handler
 
+    def stats(self, reset: bool = False) -> dict[str, int]:
+        with self.lock:
+            figures = {"requests": self.requests, "bytes": self.bytes_sent, "connections": self.connections,
+                       "most_open": self.most_open}
+            if reset:
+                self.hits.clear()
+                self.requests = self.bytes_sent = self.connections = self.most_open = 0
+        return figures
+
     def count(self, path: str, host: str | None = None) -> int:
         return sum(n for (h, p), n in self.hits.items() if p == path and (host is None or h == host))
 
@@ -144,3 +153,23 @@ def content_type(name: str) -> str:
     if guessed is None:
         return "text/html; charset=utf-8" if "." not in name else "application/octet-stream"
     return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
+
+
+def main() -> None:
+    """Serve ROOT in a process of its own (the benchmark's server): print the port, then answer
+    "stats" lines on stdin with a JSON line (and reset the counts); exit at end of input."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+    with Server({"": args.root}, default="", delay=args.delay) as server:
+        print(server.server_address[1], flush=True)
+        for _ in sys.stdin:
+            print(json.dumps(server.stats(reset=True)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
