@@ -7,6 +7,7 @@ prints as ``Error: <sentence>`` with exit status 1; usage errors exit 2.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -67,6 +68,7 @@ def fetch_command(url, folder, out, no_build, restart, **opts) -> None:
         fetch.restart(folder)
     with fetch.connection(opts.pop("tor"), opts.pop("proxy"), folder) as proxy:
         report = fetch.crawl(url, folder, fetch.options_from(proxy=proxy, **opts), _progress_line())
+    click.echo("\r\x1b[K" if sys.stderr.isatty() else "", err=True, nl=False)
     click.echo("\n".join(report.lines()))
     if not no_build:
         result = fetch.build_mirror(folder / fetch.SITE, report.start, out)
@@ -74,10 +76,8 @@ def fetch_command(url, folder, out, no_build, restart, **opts) -> None:
 
 
 def _progress_line():
-    stream = click.get_text_stream("stderr")
-
     def show(p) -> None:
-        if stream.isatty():
-            stream.write(f"\r{p.done} done, {p.queued} queued, {p.bytes:,} bytes, {p.errors} error(s)\x1b[K")
-            stream.flush()
+        if sys.stderr.isatty():
+            click.echo(f"\r{p.done} done, {p.queued} queued, {p.bytes:,} bytes, {p.errors} error(s)\x1b[K",
+                       err=True, nl=False)
     return show

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-import charset_normalizer
 import tinycss2
 from selectolax.lexbor import LexborHTMLParser
 
@@ -94,12 +93,16 @@ def _detect(body: bytes) -> str:
         body.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
+        import charset_normalizer  # slow to import, rarely needed
+
         matches = list(charset_normalizer.from_bytes(body[:65536], cp_isolation=list(LEGACY)))
         if not matches:
             return "cp1252"
-        best = min((m.chaos, -m.coherence) for m in matches)
-        tied = [m.encoding for m in matches if (m.chaos, -m.coherence) == best]
-        return "cp1252" if "cp1252" in tied else _lookup(tied[0]) or "cp1252"
+        best = min(matches, key=lambda m: (m.chaos, -m.coherence))
+        western = next((m for m in matches if m.encoding == "cp1252"), None)
+        if western and western.chaos <= best.chaos + 0.1 and western.coherence >= best.coherence - 0.1:
+            return "cp1252"  # the web's default legacy charset, unless another one is clearly better
+        return _lookup(best.encoding) or "cp1252"
 
 
 def _note(declared: str | None, used: str) -> str | None:
