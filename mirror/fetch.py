@@ -347,6 +347,9 @@ def place(paths: dict[str, str]) -> dict[str, str]:
     folders = {p.rsplit("/", i)[0] for p in taken for i in range(1, p.count("/") + 1)}
     placed = {}
     for url, path in sorted(paths.items()):
+        if any(part in ("", ".", "..") for part in path.split("/")):
+            log.warning("%s: unsafe file name %s; left out", url, path)
+            continue
         if path in folders:
             moved = f"{path}/{fetch_urls.INDEX}"
             if moved in taken:

@@ -49,8 +49,8 @@ def canonical(url: str) -> str:
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     if ":" in host:
         netloc = f"[{host}]" if port in (None, DEFAULT_PORTS[scheme]) else f"[{host}]:{port}"
-    path = _PATH_SESSION.sub("", parts.path) or "/"
-    path = _normalise_escapes(posixpath.normpath(path) + ("/" if path.endswith("/") and path != "/" else ""))
+    path = _normalise_escapes(_PATH_SESSION.sub("", parts.path) or "/")
+    path = posixpath.normpath(path) + ("/" if path.endswith("/") and path != "/" else "")
     path = "/" + path.lstrip("/") if path != "//" else "/"
     return urlunsplit((scheme, netloc, path, _clean_query(parts.query), ""))
 
@@ -148,6 +148,8 @@ def local_path(url: str) -> str:
 
 def _safe_segment(segment: str) -> str:
     name = unquote(segment)
-    if name in (".", "..") or "/" in name or "\0" in name or len(name.encode()) > 200:
+    if name in (".", ".."):
+        return name.replace(".", "%2E")
+    if "/" in name or "\0" in name or len(name.encode()) > 200:
         return segment if len(segment) <= 200 else segment[:180] + "-" + hashlib.sha256(segment.encode()).hexdigest()[:16]
     return name
