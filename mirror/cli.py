@@ -187,13 +187,15 @@ def onion_command(build_dir: Path, testnet: bool, key_file, private, control_por
 @click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True)
 @click.option("--tor", is_flag=True, help="Go through tor (the one `mirror onion` launches).")
 @click.option("--proxy", metavar="URL", help="Go through this proxy, e.g. socks5h://127.0.0.1:9050.")
+@click.option("--dir-authority", multiple=True, metavar="LINE",
+              help="With --tor: join the private network of these lines (as `mirror testnet` prints).")
 def fetch_command(url, folder, out, no_build, restart, **opts) -> None:
     """Crawl the site at URL into --dir, then build it into --out."""
     from mirror import fetch
 
     if restart:
         fetch.restart(folder)
-    with fetch.connection(opts.pop("tor"), opts.pop("proxy"), folder) as proxy:
+    with fetch.connection(opts.pop("tor"), opts.pop("proxy"), folder, opts.pop("dir_authority")) as proxy:
         report = fetch.crawl(url, folder, fetch.options_from(proxy=proxy, **opts), _progress_line())
     click.echo("\r\x1b[K" if sys.stderr.isatty() else "", err=True, nl=False)
     click.echo("\n".join(report.lines()))

@@ -395,8 +395,10 @@ def options_from(*, proxy, max_bytes, max_size, timeout, retries, rate, ignore_r
 
 
 @contextlib.contextmanager
-def connection(tor: bool, proxy: str | None, folder: Path):
-    """Yield the proxy URL to crawl through: ``proxy``, a tor launched for the crawl, or None."""
+def connection(tor: bool, proxy: str | None, folder: Path, dir_authorities: tuple[str, ...] = ()):
+    """Yield the proxy URL to crawl through: ``proxy``, a tor launched for the crawl (on the private
+    network of ``dir_authorities`` if given), or None."""
+    tor = tor or bool(dir_authorities)
     if tor and proxy:
         raise FetchError("--tor and --proxy both name a way out; give one.")
     if proxy and not proxy.startswith(("socks5h://", "http://", "https://")):
@@ -407,5 +409,5 @@ def connection(tor: bool, proxy: str | None, folder: Path):
         return
     from mirror import fetch_tor
 
-    with fetch_tor.socks_proxy(Path(folder) / "tor") as url:
+    with fetch_tor.socks_proxy(Path(folder) / "tor", dir_authorities) as url:
         yield url
