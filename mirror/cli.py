@@ -200,8 +200,7 @@ def fetch_command(url, folder, out, no_build, restart, **opts) -> None:
     click.echo("\r\x1b[K" if sys.stderr.isatty() else "", err=True, nl=False)
     click.echo("\n".join(report.lines()))
     if not no_build:
-        result = fetch.build_mirror(folder / fetch.SITE, report.start, out)
-        click.echo(f"Built {len(result.files)} file(s) into {out}/.")
+        click.echo("\n".join(fetch.build_mirror(folder / fetch.SITE, report.start, out).lines()))
 
 
 def _progress_line():

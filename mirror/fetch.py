@@ -125,6 +125,7 @@ class Crawler:
         self.client = Client(session(options.proxy, options.connect_to), options.limits, options.workers)
         self.in_flight = max(2, options.workers * 2)
         self.robots: dict[str, object] = {}
+        self.last_progress = 0.0
 
     def close(self) -> None:
         self.client.http.close()
@@ -313,7 +314,9 @@ class Crawler:
         return [(target, result.kind, depth)] if self.state.row(target)[2] == "found" else []
 
     def _report_progress(self) -> None:
-        if self.progress:
+        now = time.monotonic()
+        if self.progress and (now - self.last_progress >= 0.2 or not self.running):
+            self.last_progress = now
             self.progress(Progress(self.state.count("done"), self.state.count("queued", "found"),
                                    self.state.counter("bytes"), self.state.count("error")))
 
@@ -361,13 +364,19 @@ def place(paths: dict[str, str]) -> dict[str, str]:
 
 
 def build_mirror(site: Path, start: str, out: Path):
-    """Hand the downloaded site to the sanitize stage, which writes the audited build directory."""
+    """Hand the downloaded site to the sanitize stage (``mirror build --from``), which writes the audited
+    build directory; return its report. A crawl of one host is given as that host's folder and base URL
+    (so a host such as ``127.0.0.1:8080`` works too); several hosts are given as folders side by side."""
     try:
-        from mirror.build import build_from  # lands with the sanitize stage
+        from mirror.site_import import build_from
     except ImportError as e:
         raise FetchError(f"the crawl is complete in {site}, but this version of mirror cannot build it "
                          "(the sanitize stage is missing); use --no-build to crawl only.") from e
-    return build_from(site, base_url=start, out=out)
+    host = fetch_urls.host_of(start)
+    hosts = sorted(p.name for p in Path(site).iterdir() if p.is_dir() and not p.name.startswith("."))
+    if hosts == [host]:
+        return build_from(Path(site) / host, out, base_url=f"{urlsplit(start).scheme}://{host}/")
+    return build_from(Path(site), out, base_url=start)
 
 
 def parse_size(text: str | None) -> int | None:
