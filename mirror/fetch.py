@@ -140,13 +140,17 @@ class Crawler:
         self.running: dict[Future, str] = {}
         self._admit_now([(url, "asset", depth) for url, depth in self.state.waiting_assets()])
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="fetch") as pool:
-            while True:
-                if not self.todo["page"] and "page" not in self.running.values():
-                    self._next_depth()
-                if not (self.todo["page"] or self.todo["asset"] or self.running):
-                    return
-                self._submit(pool)
-                self._collect()
+            try:
+                while True:
+                    if not self.todo["page"] and "page" not in self.running.values():
+                        self._next_depth()
+                    if not (self.todo["page"] or self.todo["asset"] or self.running):
+                        return
+                    self._submit(pool)
+                    self._collect()
+            except BaseException:  # Ctrl-C or an error: what is stored stays, nothing new starts
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
 
     def _next_depth(self) -> None:
         depth = self.state.next_depth()
