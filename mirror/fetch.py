@@ -25,7 +25,7 @@ import shutil
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urljoin, urlsplit
@@ -125,6 +125,11 @@ class Crawler:
         self.in_flight = max(2, options.workers * 2)
         self.robots: dict[str, object] = {}
         self.last_progress = 0.0
+        self.start_chain = {start}
+        url = start
+        while (target := self.state.redirect_target(url)) and target not in self.start_chain:
+            self._follow_start(target)  # a resumed crawl whose start URL had moved
+            url = target
 
     def close(self) -> None:
         self.client.http.close()
@@ -300,10 +305,13 @@ class Crawler:
     def _redirect(self, result: Result) -> list[tuple[str, str, int]]:
         url, location = result.url, result.answer.location
         try:
-            target = self.scope.upgrade(fetch_urls.canonical(urljoin(url, location)))
+            target = fetch_urls.canonical(urljoin(url, location))
         except fetch_urls.BadURL:
             self.state.finish(url, "error", f"redirect to an unusable address {location!r}")
             return []
+        if url in self.start_chain:
+            self._follow_start(target)
+        target = self.scope.upgrade(target)
         refusal = self.scope.refusal(target, result.kind)
         if refusal:
             self.state.finish(url, "skipped", f"redirect {refusal} to {target}")
@@ -315,6 +323,12 @@ class Crawler:
         depth, _, _ = self.state.row(url)
         self.state.found(target, depth, result.kind, fetch_urls.pattern(target), url)
         return [(target, result.kind, depth)] if self.state.row(target)[2] == "found" else []
+
+    def _follow_start(self, target: str) -> None:
+        """The start URL moved (http -> https, example.org -> www.example.org): the site is where it went."""
+        parts = urlsplit(target)
+        self.start_chain.add(target)
+        self.scope = replace(self.scope, hosts=self.scope.hosts | {parts.netloc}, scheme=parts.scheme)
 
     def _report_progress(self) -> None:
         now = time.monotonic()

@@ -77,6 +77,11 @@ def build_mirror(site: Path, start: str, out: Path):
     except ImportError as e:
         raise FetchError(f"the crawl is complete in {site}, but this version of mirror cannot build it "
                          "(the sanitize stage is missing); use --no-build to crawl only.") from e
+    redirects = json.loads((Path(site) / RECORD).read_text(encoding="utf-8"))["redirects"]
+    seen = {start}
+    while redirects.get(start) and redirects[start] not in seen:  # the start URL moved: build from where it went
+        start = redirects[start]
+        seen.add(start)
     host = fetch_urls.host_of(start)
     hosts = sorted(p.name for p in Path(site).iterdir() if p.is_dir() and not p.name.startswith("."))
     if hosts == [host]:

@@ -109,6 +109,10 @@ class State:
             query, args = query + " AND pattern=?", args + (pattern,)
         return self.db.execute(query, args).fetchone()[0]
 
+    def redirect_target(self, url: str) -> str | None:
+        row = self.db.execute("SELECT reason FROM url WHERE url=? AND state='redirect'", (url,)).fetchone()
+        return row[0] if row else None
+
     def row(self, url: str) -> tuple | None:
         return self.db.execute("SELECT depth, kind, state FROM url WHERE url=?", (url,)).fetchone()
 

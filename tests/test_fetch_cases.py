@@ -196,3 +196,25 @@ def test_no_cookie_is_kept_and_the_user_agent_is_tor_browsers():
     assert all("Cookie" not in headers and "Referer" not in headers for headers in seen)
     assert seen[0]["User-Agent"] == "Mozilla/5.0 (Windows NT 10.0; rv:140.0) Gecko/20100101 Firefox/140.0"
     assert threading.active_count() < 50
+
+
+def test_a_start_url_that_moved_takes_the_crawl_along(tmp_path):
+    """http://old.test/ -> https://www.site.test/: the site is crawled where it went, in its scheme."""
+    seen = []
+    with Server() as server:
+        def page(h):
+            seen.append((h.host, h.path))
+            if h.host == "old.test":
+                return h.send(301, b"", headers={"Location": "https://www.site.test/"})
+            h.send(200, html('<a href="/a">a</a><a href="http://www.site.test/b">b</a>'))
+        for path in ("/", "/a", "/b"):
+            server.route(path, page)
+        server.route("/robots.txt", lambda h: h.send(404, b""))
+        hosts = {"old.test": server.address, "www.site.test": server.address}
+        report = fetch.crawl("http://old.test/", tmp_path, fetch.Options(connect_to=hosts))
+    assert sorted(seen) == [("old.test", "/"), ("www.site.test", "/"), ("www.site.test", "/a"),
+                            ("www.site.test", "/b")]
+    assert report.pages == 3
+    record = json.loads((tmp_path / "site" / fetch.RECORD).read_text())
+    assert record["redirects"] == {"http://old.test/": "https://www.site.test/"}
+    assert sorted(record["files"]) == ["www.site.test/a", "www.site.test/b", "www.site.test/index.html"]
