@@ -246,7 +246,7 @@ class Crawler:
         answer = self.client.get(url, urlsplit(url).netloc)
         if answer.location is not None or answer.error or answer.skipped:
             return Result(url, kind, answer)
-        mime = fetch_parse.mime_of(answer.content_type)
+        mime = fetch_parse.mime_of(answer.content_type) or fetch_parse.sniff(answer.body)
         charset = note = None
         if mime.startswith(TEXT_TYPES):
             charset, note = fetch_parse.decide_charset(answer.body,
@@ -293,8 +293,10 @@ class Crawler:
         body, url = result.answer.body, result.url
         self.state.store(url, body)
         self.state.add("bytes", len(body))
-        self.state.finish(url, "done", status=200, type=result.answer.content_type or "application/octet-stream",
-                          charset=result.charset, note=result.note, size=len(body),
+        self.state.finish(url, "done", status=200,
+                          type=result.answer.content_type or result.mime or "application/octet-stream",
+                          charset=result.charset, size=len(body),
+                          note="; ".join(n for n in (result.answer.note, result.note) if n) or None,
                           sha256=hashlib.sha256(body).hexdigest())
         depth = self.state.row(url)[0] + 1
         for link in result.pages if result.kind == "page" else ():

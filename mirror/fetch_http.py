@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import urllib.robotparser
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -58,6 +58,7 @@ class Answer:
     retry_after: str | None = None
     error: str | None = None
     skipped: str | None = None
+    note: str | None = None  # a success worth a line in the report (retried, waited)
     requests: int = 0
 
 
@@ -156,13 +157,14 @@ class Client:
         return made
 
     def get(self, url: str, host: str) -> Answer:
-        limits, requests_made, last = self.limits, 0, Answer(error="not tried")
-        for attempt in range(limits.retries + 1):
+        """GET ``url`` (whose netloc is ``host``), retrying timeouts, 5xx and 429 with backoff."""
+        made, last, wait, problem = 0, Answer(error="not tried"), None, None
+        for attempt in range(self.limits.retries + 1):
             if attempt:
-                time.sleep(limits.backoff * 2 ** (attempt - 1))
+                time.sleep(self.limits.backoff * 2 ** (attempt - 1))
             self.gate.enter(host)
             try:
-                requests_made += 1
+                made += 1
                 with self.count_lock:
                     self.requests += 1
                 last = self._once(url)
@@ -171,12 +173,19 @@ class Client:
             wait = self._retry_after(last, host)
             if wait is None:
                 break
+            problem = problem or (f"{last.error}, Retry-After {last.retry_after}" if last.retry_after
+                                  else last.error)
+        return self._final(last, made, wait, problem)
+
+    def _final(self, last: Answer, made: int, wait: float | None, problem: str | None) -> Answer:
         if last.retry_after is not None and last.status in RETRY_STATUSES and wait is None:
-            error = f"HTTP {last.status}, Retry-After {last.retry_after} is over {limits.max_retry_after:g} s"
-            last = Answer(**{**last.__dict__, "error": error})
-        elif last.error and attempt:
-            last = Answer(**{**last.__dict__, "error": f"{last.error}, {attempt + 1} attempts"})
-        return Answer(**{**last.__dict__, "requests": requests_made})
+            error = f"HTTP {last.status}, Retry-After {last.retry_after} is over {self.limits.max_retry_after:g} s"
+            return replace(last, requests=made, error=error)
+        if last.error and made > 1:
+            return replace(last, requests=made, error=f"{last.error}, {made} attempts")
+        if problem and not last.error:
+            return replace(last, requests=made, note=f"fetched at attempt {made} (first: {problem})")
+        return replace(last, requests=made)
 
     def _retry_after(self, answer: Answer, host: str) -> float | None:
         """Seconds to pause the host before retrying, or None when the answer is final."""

@@ -40,6 +40,12 @@ def mime_of(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+def sniff(body: bytes) -> str:
+    """The type of a body sent without Content-Type: HTML if it starts like HTML, else nothing known."""
+    head = body[:512].removeprefix(codecs.BOM_UTF8).lstrip().lower()
+    return "text/html" if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) else ""
+
+
 def header_charset(content_type: str | None) -> str | None:
     for param in (content_type or "").split(";")[1:]:
         key, _, value = param.partition("=")

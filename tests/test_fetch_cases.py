@@ -130,13 +130,15 @@ def test_redirect_in_scope_is_followed_and_recorded(crawled):
 def test_5xx_is_retried_until_success(crawled):
     assert hits(crawled, "/flaky") == 3
     assert (crawled["site"] / HOST / "flaky").read_bytes() == html("<p>third time lucky</p>")
-    assert crawled["report"].reason(f"{START}flaky") is None
+    assert crawled["report"].reason(f"{START}flaky") == "fetched at attempt 3 (first: HTTP 503)"
+    assert f"warning: fetched at attempt 3 (first: HTTP 503): 1 URL(s): {START}flaky" in crawled["lines"]
 
 
 def test_retry_after_is_waited_for(crawled):
     first, second = crawled["seen"]["busy"]
     assert second - first >= 1.0
     assert (crawled["site"] / HOST / "busy").exists()
+    assert crawled["report"].reason(f"{START}busy") == "fetched at attempt 2 (first: HTTP 429, Retry-After 1)"
 
 
 def test_crawl_trap_is_cut_at_the_pattern_cap(crawled):

@@ -119,3 +119,8 @@ def test_host_gate_never_lets_more_than_four_in():
 @pytest.mark.parametrize("text, size", [("50M", 50 * 2**20), ("1024", 1024), ("2k", 2048), ("1GiB", 2**30)])
 def test_sizes(text, size):
     assert fetch.parse_size(text) == size
+
+
+def test_a_body_without_content_type_is_sniffed():
+    assert fetch_parse.sniff(b"\xef\xbb\xbf  <!DOCTYPE html><p>x") == "text/html"
+    assert fetch_parse.sniff(b"\x89PNG\r\n") == ""
