@@ -219,11 +219,13 @@ class Crawler:
 
     def _refusal(self, url: str, kind: str, pattern: str, depth: int) -> str | None:
         o = self.options
+        if self.options.robots and not self._robots_allow(url):
+            return "disallowed by robots.txt"
+        if url in self.start_chain:  # the start page is fetched whatever --include and the caps say
+            return None
         reason = self.scope.refusal(url, kind) or fetch_urls.trap_reason(url)
         if reason:
             return reason
-        if self.options.robots and not self._robots_allow(url):
-            return "disallowed by robots.txt"
         if kind == "page" and o.max_depth is not None and depth > o.max_depth:
             return "beyond --max-depth"
         if kind == "page" and o.max_pages is not None and self.state.admitted(kind="page") >= o.max_pages:

@@ -220,3 +220,17 @@ def test_a_start_url_that_moved_takes_the_crawl_along(tmp_path):
     record = json.loads((tmp_path / "site" / fetch.RECORD).read_text())
     assert record["redirects"] == {"http://old.test/": "https://www.site.test/"}
     assert sorted(record["files"]) == ["www.site.test/a", "www.site.test/b", "www.site.test/index.html"]
+
+
+def test_include_and_max_depth_limit_pages_but_not_the_start(tmp_path):
+    with Server() as server:
+        links = '<a href="/blog/1">1</a><a href="/about">about</a>'
+        server.route("/", lambda h: h.send(200, html(links)))
+        server.route("/blog/1", lambda h: h.send(200, html('<a href="/blog/2">2</a>')))
+        server.route("/blog/2", lambda h: h.send(200, html("<p>deep</p>")))
+        server.route("/robots.txt", lambda h: h.send(404, b""))
+        options = fetch.Options(include=(r"/blog/",), max_depth=1, connect_to={HOST: server.address})
+        report = fetch.crawl(START, tmp_path, options)
+    assert report.pages == 2
+    assert report.reason(f"{START}about") == "out of scope (not --include)"
+    assert report.reason(f"{START}blog/2") == "beyond --max-depth"
