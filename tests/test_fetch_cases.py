@@ -234,3 +234,18 @@ def test_include_and_max_depth_limit_pages_but_not_the_start(tmp_path):
     assert report.pages == 2
     assert report.reason(f"{START}about") == "out of scope (not --include)"
     assert report.reason(f"{START}blog/2") == "beyond --max-depth"
+
+
+@pytest.mark.parametrize("cap, reason", [({"max_pages": 3}, "--max-pages reached"),
+                                         ({"max_bytes": 20_000}, "--max-bytes reached")])
+def test_page_and_byte_caps_stop_the_crawl_with_a_reason(tmp_path, cap, reason):
+    from tests.fetch_site import make_site
+
+    make_site(tmp_path / "www", pages=9, assets_per_page=2)
+    with Server({"": tmp_path / "www"}, default="") as server:
+        report = fetch.crawl(f"http://{server.address}/", tmp_path / "crawl", fetch.Options(**cap))
+    assert report.of("skipped") and any(o.reason == reason for o in report.of("skipped"))
+    if "max_pages" in cap:
+        assert report.pages == 3
+    else:
+        assert report.bytes < 20_000 + 4 * 2 * 20_000  # the cap plus what was in flight
