@@ -58,11 +58,11 @@ def bench(site: Path, delay: float, names: list[str]) -> dict[str, dict]:
         server.wait(timeout=10)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fetch_bench")
     parser.add_argument("--quick", action="store_true", help="mirror fetch and wget only")
     parser.add_argument("--delays", type=float, nargs="+", default=[0.1, 0.0])
-    args = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
+    args = parser.parse_args(argv)
     names = [n for n in ("mirror fetch", "wget -m -k -p -E", "httrack")
              if shutil.which(n.split()[0]) or n == "mirror fetch"]
     names = names[:2] if args.quick else names
