@@ -1,11 +1,12 @@
 """``mirror fetch URL``: crawl a live site into a folder, politely and resumably, then hand it to the build.
 
-Owns: the crawl loop. The crawl goes depth by depth (breadth first); at each depth the URLs found are
-admitted in sorted order through scope, robots.txt, depth/page/byte caps and per-pattern trap caps, so
-the same site gives the same mirror whatever the timing. Worker threads download and parse (one shared
-requests.Session, at most 4 connections per host); this thread alone writes the state
-(mirror/fetch_state.py), one transaction per URL, so a SIGKILL at any moment loses at most the
-downloads in flight. At the end the downloaded site is written out, atomically, as::
+Owns: the crawl loop and its options. Pages go depth by depth (breadth first): a depth's pages are admitted
+together, in sorted order, through robots.txt, scope, trap shapes, the depth/page caps and the per-pattern
+trap cap, so caps cut the same way whatever the timing; assets (stylesheets, images, fonts) are admitted as
+soon as they are found, so the connections stay busy across depths. Worker threads download and parse
+(mirror/fetch_http.py, mirror/fetch_parse.py: one requests.Session, at most 4 connections per host); this
+thread alone writes the state (mirror/fetch_state.py), one transaction per URL, so a SIGKILL at any moment
+loses at most the downloads in flight. At the end the site is written out atomically (mirror/fetch_output.py)::
 
     <folder>/state.sqlite                 the resumable state (bodies included)
     <folder>/site/<host>/<path>           one folder per host; directory URLs end in index.html
