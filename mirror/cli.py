@@ -184,7 +184,8 @@ def onion_command(build_dir: Path, testnet: bool, key_file, private, control_por
 @click.option("--workers", type=click.IntRange(1, 16), default=4, show_default=True,
               help="Downloads at once (never more than 4 connections per host).")
 @click.option("--timeout", type=click.FloatRange(0.1), default=30.0, show_default=True, help="Read timeout, s.")
-@click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True)
+@click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True,
+              help="Retries after a timeout, 5xx or 429, with backoff.")
 @click.option("--tor", is_flag=True, help="Go through tor (the one `mirror onion` launches).")
 @click.option("--proxy", metavar="URL", help="Go through this proxy, e.g. socks5h://127.0.0.1:9050.")
 @click.option("--dir-authority", multiple=True, metavar="LINE",

@@ -116,6 +116,10 @@ def test_cli_fetch_refuses_bad_input_with_a_sentence(tmp_path):
     assert "Error: 'ftp://example.org/' is not an http(s) URL" in bad_url.output
     local_dns = runner.invoke(main, ["fetch", "http://x.onion/", "--proxy", "socks5://127.0.0.1:9050"])
     assert local_dns.exit_code == 1 and "use socks5h://" in local_dns.output
+    both = runner.invoke(main, ["fetch", "http://x.onion/", "--tor", "--proxy", "socks5h://127.0.0.1:9"])
+    assert both.exit_code == 1 and "give one" in both.output
+    public_tor = runner.invoke(main, ["fetch", "http://x.onion/", "--tor", "--dir", str(tmp_path)])
+    assert public_tor.exit_code == 1 and "refusing to launch a tor on the public Tor network" in public_tor.output
     bad_size = runner.invoke(main, ["fetch", "http://x.test/", "--dir", str(tmp_path), "--max-size", "lots"])
     assert bad_size.exit_code == 1 and "'lots' is not a size" in bad_size.output
 
