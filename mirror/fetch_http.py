@@ -17,6 +17,7 @@ import urllib.robotparser
 from dataclasses import dataclass, replace
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 log = logging.getLogger(__name__)
@@ -224,6 +225,7 @@ class Client:
             return self._read(response, ctype)
 
     def _read(self, response: requests.Response, ctype: str) -> Answer:
+        """The body, read as it comes (read1: never waiting for a full chunk), under the size and time caps."""
         limits = self.limits
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limits.max_size:
@@ -231,18 +233,16 @@ class Client:
         deadline = time.monotonic() + limits.max_time
         chunks, size = [], 0
         try:
-            for chunk in response.iter_content(CHUNK):
+            while chunk := response.raw.read1(CHUNK, decode_content=True):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > limits.max_size:
                     return Answer(200, ctype, skipped=f"too large (over {limits.max_size:,} bytes, --max-size)")
                 if time.monotonic() > deadline:
                     return Answer(200, ctype, error=f"timeout (still sending after {limits.max_time:g} s)")
-        except requests.exceptions.ConnectionError as e:
-            if "timed out" in str(e).lower() or "timeout" in type(e.__context__).__name__.lower():
-                return Answer(200, ctype, error="timeout (stalled while sending)")
-            return Answer(200, ctype, error=f"connection failed while reading ({type(e).__name__})")
-        except requests.RequestException as e:
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+            return Answer(200, ctype, error="timeout (stalled while sending)")
+        except (urllib3.exceptions.HTTPError, OSError) as e:
             return Answer(200, ctype, error=f"connection failed while reading ({type(e).__name__})")
         return Answer(200, ctype, b"".join(chunks))
 

@@ -3,6 +3,7 @@ what was (or was not) requested at the server, what was stored, and the line in 
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -16,8 +17,9 @@ from tests.fetch_server import Server
 HOST = "site.test"
 START = f"https://{HOST}/"
 CP1252_PAGE = "<!DOCTYPE html><title>Café</title><p>Les élèves déjà présents à l'école, où ça?</p>".encode("cp1252")
+GZ_PAGE = b"<!DOCTYPE html><meta charset=utf-8><title>gz</title>" + b"<p>compressed on the wire</p>" * 2000
 LINKS = ["/private/page", "/redirect-out", "/redirect-in", "/flaky", "/busy", "/calendar?month=0",
-         "/huge-declared", "/huge-streamed", "/latin", "/stall", "/page?PHPSESSID=aaa&utm_source=x",
+         "/huge-declared", "/huge-streamed", "/latin", "/stall", "/trickle", "/gz", "/page?PHPSESSID=aaa&utm_source=x",
          "/page?PHPSESSID=bbb", "/gone"]
 
 
@@ -79,11 +81,24 @@ def add_routes(server: Server) -> dict:
         server.released.wait(30)
         h.close_connection = True
 
-    for path, handler in (("/flaky", flaky), ("/busy", busy), ("/calendar", calendar), ("/stall", stall),
+    def trickle(h):
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.end_headers()
+        h.close_connection = True
+        try:
+            while not server.released.wait(0.1):  # a byte every 0.1 s: never a read timeout
+                h.wfile.write(b" ")
+                h.wfile.flush()
+        except OSError:
+            pass
+
+    for path, handler in (("/flaky", flaky), ("/trickle", trickle), ("/busy", busy), ("/calendar", calendar), ("/stall", stall),
                           ("/huge-declared", huge_declared), ("/huge-streamed", huge_streamed)):
         server.route(path, handler)
     server.route("/latin", lambda h: h.send(200, CP1252_PAGE, "text/html; charset=utf-8"))
     server.route("/gone", lambda h: h.send(404, b"gone"))
+    server.route("/gz", lambda h: h.send(200, gzip.compress(GZ_PAGE), headers={"Content-Encoding": "gzip"}))
     return seen
 
 
@@ -92,7 +107,7 @@ def crawled(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cases")
     with Server() as server:
         seen = add_routes(server)
-        limits = Limits(read_timeout=0.5, max_time=3, max_size=2**20, retries=2, backoff=0.1)
+        limits = Limits(read_timeout=0.5, max_time=1.5, max_size=2**20, retries=2, backoff=0.1)
         options = fetch.Options(max_per_pattern=5, limits=limits, connect_to={HOST: server.address})
         started = time.monotonic()
         report = fetch.crawl(START, folder, options)
@@ -174,6 +189,15 @@ def test_page_that_never_finishes_times_out(crawled):
     assert hits(crawled, "/stall") == 0  # never completed
     assert not (crawled["site"] / HOST / "stall").exists()
     assert crawled["elapsed"] < 15
+
+
+def test_page_that_trickles_forever_is_cut_at_the_time_cap(crawled):
+    assert crawled["report"].reason(f"{START}trickle") == "timeout (still sending after 1.5 s), 3 attempts"
+    assert not (crawled["site"] / HOST / "trickle").exists()
+
+
+def test_compressed_responses_are_stored_decoded(crawled):
+    assert (crawled["site"] / HOST / "gz").read_bytes() == GZ_PAGE
 
 
 def test_errors_are_reported_and_the_rest_is_stored(crawled):
