@@ -55,28 +55,33 @@ def check_command(ctx: click.Context, directory: Path, as_json: bool, strict_lin
 @main.command("serve")
 @click.argument("directory", type=click.Path(path_type=Path), default=Path("build/site"))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="TCP port; 0 picks a free one.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="TCP port; 0 picks a free one.")
 @click.option("--socket", "socket_path", type=click.Path(path_type=Path),
               help="Serve on this unix socket instead of TCP (for tor's HiddenServicePort 80 unix:PATH).")
 @click.option("--engine", type=click.Choice(["mirror", "nginx"]), default="mirror", show_default=True,
               help="The embedded server, or Debian's nginx run with a hardened config of its own.")
-@click.option("--access-log", is_flag=True, help="Log method, path and status of each request (never addresses or times).")
+@click.option("--access-log", is_flag=True,
+              help="Log method, path and status of each request (never addresses or times).")
 @click.option("--i-understand-this-exposes-the-server", "allow_public", is_flag=True,
-              help="Allow a non-loopback --host. An onion service's backend reachable from the network can reveal its operator.")
-def serve_command(directory: Path, host: str, port: int, socket_path: Path | None, engine: str, access_log: bool,
-                  allow_public: bool) -> None:
+              help="Allow a non-loopback --host. An onion service's backend reachable from the network "
+                   "can reveal its operator.")
+def serve_command(directory: Path, host: str, port: int, socket_path: Path | None, engine: str,
+                  access_log: bool, allow_public: bool) -> None:
     """Serve the build DIRECTORY until Ctrl-C or SIGTERM (loopback only, no access log by default)."""
     from mirror import serve
 
+    def ready(server) -> None:
+        click.echo(f"Serving {directory} at {server.where} (Ctrl-C stops).")
+
     serve.serve_forever(directory, host=host, port=port, socket_path=socket_path, allow_public=allow_public,
-                        access_log=access_log, engine=engine,
-                        ready=lambda server: click.echo(f"Serving {directory} at {server.where} (Ctrl-C stops).",
-                                                        nl=True))
+                        access_log=access_log, engine=engine, ready=ready)
 
 
 @main.command("zip")
 @click.argument("build_dir", type=click.Path(path_type=Path), default=Path("build/site"))
-@click.option("-o", "--out", type=click.Path(path_type=Path), help="The zip to write [default: BUILD_DIR.zip].")
+@click.option("-o", "--out", type=click.Path(path_type=Path),
+              help="The zip to write [default: BUILD_DIR.zip].")
 @click.option("--key", type=click.Path(path_type=Path),
               help="Sign with this tor hs_ed25519_secret_key or HiddenServiceDir (the onion's identity) "
               "[default: mirror's own key].")
@@ -87,14 +92,16 @@ def zip_command(build_dir: Path, out: Path | None, key: Path | None) -> None:
     result = pack.pack(build_dir, out, key)
     if result.key_created:
         click.echo(f"Made a new signing key at {result.key_path} (keep it; it is who signs your zips).")
-    click.echo(f"Wrote {result.out}: {result.files} file(s), {result.bytes_out:,} bytes, signed by {result.signer}")
+    click.echo(f"Wrote {result.out}: {result.files} file(s), {result.bytes_out:,} bytes, "
+               f"signed by {result.signer}")
     click.echo(f"sha256 {result.sha256}")
 
 
 @main.command("verify")
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.option("--onion", help="Require the signer to be this onion address.")
-@click.option("--extract", type=click.Path(path_type=Path), help="Unpack into this new or empty folder if all passed.")
+@click.option("--extract", type=click.Path(path_type=Path),
+              help="Unpack into this new or empty folder if all passed.")
 def verify_command(archive: Path, onion: str | None, extract: Path | None) -> None:
     """Check ARCHIVE's signature, contents and safety; print one line per problem (exit 1 on any)."""
     from mirror import verify
