@@ -18,11 +18,13 @@ Library code: reports progress through a callback, never prints.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import re
 import shutil
+import sqlite3
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -82,14 +84,34 @@ def crawl(start: str, folder: Path, options: Options = Options(),
     except fetch_urls.BadURL as e:
         raise FetchError(f"{e}: give the site's address, such as https://example.org/.") from e
     folder = Path(folder)
+    with _only_crawl_in(folder):
+        try:
+            crawler = Crawler(start, folder, options, progress)
+            try:
+                crawler.run()
+                write_site(crawler.state, folder / SITE, start)
+                report = build_report(crawler.state, start, time.monotonic() - started)
+            finally:
+                crawler.close()
+        except sqlite3.DatabaseError as e:
+            raise FetchError(f"{folder / STATE} cannot be used ({e}); free some space, or start anew "
+                             "with --restart.") from e
+    if not report.pages + report.assets:
+        raise FetchError(f"nothing could be downloaded from {start}: {report.reason(start) or 'no answer'}.")
+    return report
+
+
+@contextlib.contextmanager
+def _only_crawl_in(folder: Path):
+    """Create ``folder`` and hold its lock: two crawls never share a folder."""
     _prepare(folder)
-    crawler = Crawler(start, folder, options, progress)
-    try:
-        crawler.run()
-        write_site(crawler.state, folder / SITE, start)
-        return build_report(crawler.state, start, time.monotonic() - started)
-    finally:
-        crawler.close()
+    with open(folder / ".lock", "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise FetchError(f"another `mirror fetch` is crawling into {folder}; wait for it or use another "
+                             "--dir.") from e
+        yield
 
 
 def _prepare(folder: Path) -> None:
@@ -202,12 +224,18 @@ class Crawler:
                 self.state.add("requests", self.client.take_requests())
         status, text = json.loads(kept)
         self.robots[origin] = rules = robots_rules(origin, status, text)
+        rules.status = status
         self.client.gate.slow_down(parts.netloc, crawl_delay(rules))
 
-    def _robots_allow(self, url: str) -> bool:
+    def _robots_refusal(self, url: str) -> str | None:
         parts = urlsplit(url)
         rules = self.robots.get(f"{parts.scheme}://{parts.netloc}")
-        return rules is None or rules.can_fetch(USER_AGENT, url)
+        if not self.options.robots or rules is None or rules.can_fetch(USER_AGENT, url):
+            return None
+        if rules.disallow_all and rules.status != 200:
+            why = f"HTTP {rules.status}" if rules.status else "no answer"
+            return f"robots.txt unreachable ({why}): keeping out, as RFC 9309 asks"
+        return "disallowed by robots.txt"
 
     def _admit(self, url: str, kind: str, pattern: str, depth: int) -> bool:
         """Queue ``url`` or mark it skipped with the reason (inside the caller's transaction)."""
@@ -220,8 +248,9 @@ class Crawler:
 
     def _refusal(self, url: str, kind: str, pattern: str, depth: int) -> str | None:
         o = self.options
-        if self.options.robots and not self._robots_allow(url):
-            return "disallowed by robots.txt"
+        robots = self._robots_refusal(url)
+        if robots:
+            return robots
         if url in self.start_chain:  # the start page is fetched whatever --include and the caps say
             return None
         reason = self.scope.refusal(url, kind) or fetch_urls.trap_reason(url)

@@ -157,3 +157,32 @@ def test_fetched_site_builds_into_an_audited_mirror_whose_links_resolve(whatwg, 
             target = (page.parent / unquote(urlsplit(link).path)).resolve()
             assert target.is_relative_to(out.resolve()), (page, link)
             assert target.is_file() or (target / "index.html").is_file(), (page, link)
+
+
+def test_a_broken_state_file_is_a_sentence_not_a_traceback(tmp_path):
+    (tmp_path / fetch.STATE).write_bytes(b"this is not a database" * 100)
+    with pytest.raises(fetch.FetchError, match=r"state.sqlite cannot be used .* --restart"):
+        fetch.crawl("http://127.0.0.1:9/", tmp_path)
+
+
+def test_two_crawls_never_share_a_folder(tmp_path):
+    import fcntl
+
+    tmp_path.joinpath(".lock").touch()
+    with open(tmp_path / ".lock", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(fetch.FetchError, match="another `mirror fetch` is crawling into"):
+            fetch.crawl("http://127.0.0.1:9/", tmp_path)
+
+
+def test_a_site_that_does_not_answer_is_a_sentence(tmp_path):
+    from mirror.fetch_http import Limits
+    from mirror.testnet import free_ports
+
+    url = f"http://127.0.0.1:{free_ports(1)[0]}/"
+    quick = Limits(retries=0, connect_timeout=2)
+    with pytest.raises(fetch.FetchError, match=r"nothing could be downloaded from .*: robots.txt unreachable "
+                                               r"\(no answer\): keeping out, as RFC 9309 asks"):
+        fetch.crawl(url, tmp_path / "a", fetch.Options(limits=quick))
+    with pytest.raises(fetch.FetchError, match=r"nothing could be downloaded from .*: connection failed"):
+        fetch.crawl(url, tmp_path / "b", fetch.Options(limits=quick, robots=False))
