@@ -199,12 +199,12 @@ def onion_command(build_dir: Path, testnet: bool, key_file, private, control_por
               help="With --tor: join the private network of these lines (as `mirror testnet` prints).")
 def fetch_command(url, folder, out, no_build, restart, **opts) -> None:
     """Crawl the site at URL into --dir, then build it into --out."""
-    from mirror import fetch
+    from mirror import fetch, fetch_options
 
     if restart:
-        fetch.restart(folder)
-    with fetch.connection(opts.pop("tor"), opts.pop("proxy"), folder, opts.pop("dir_authority")) as proxy:
-        report = fetch.crawl(url, folder, fetch.options_from(proxy=proxy, **opts), _progress_line())
+        fetch_options.restart(folder)
+    with fetch_options.connection(opts.pop("tor"), opts.pop("proxy"), folder, opts.pop("dir_authority")) as proxy:
+        report = fetch.crawl(url, folder, fetch_options.options_from(proxy=proxy, **opts), _progress_line())
     click.echo("\r\x1b[K" if sys.stderr.isatty() else "", err=True, nl=False)
     click.echo("\n".join(report.lines()))
     if not no_build:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from mirror import fetch, fetch_parse, fetch_urls
+from mirror import fetch, fetch_options, fetch_parse, fetch_urls
 from mirror.fetch_http import HostGate, robots_rules
 
 
@@ -118,7 +118,7 @@ def test_host_gate_never_lets_more_than_four_in():
 
 @pytest.mark.parametrize("text, size", [("50M", 50 * 2**20), ("1024", 1024), ("2k", 2048), ("1GiB", 2**30)])
 def test_sizes(text, size):
-    assert fetch.parse_size(text) == size
+    assert fetch_options.parse_size(text) == size
 
 
 def test_a_body_without_content_type_is_sniffed():
