@@ -2,7 +2,8 @@
 
 The site is served on 127.0.0.1 by the tests' small server (tests/fetch_server.py) in a process of its
 own, first adding 100 ms to every response (Tor-like latency), then with no delay. For each tool: wall
-time, requests and bytes served, connections opened and the most open at once. Run:
+time, CPU time (the machine may be shared), requests and bytes served, connections opened and the most
+open at once. Run:
 ``python -m bench.fetch_bench`` (``--quick`` skips HTTrack, ``--delays 0.1`` picks the delays).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -33,16 +35,21 @@ def tools(url: str, out: Path) -> dict[str, list[str]]:
 
 
 def run(command: list[str], server: subprocess.Popen) -> dict:
-    started = time.monotonic()
+    started, cpu = time.monotonic(), _children_cpu()
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, timeout=TIMEOUT)
         status = "ok" if done.returncode in (0, 8) else f"exit {done.returncode}"  # wget: 8 = some 404s
     except subprocess.TimeoutExpired:
         status = f"killed after {TIMEOUT} s"
-    seconds = time.monotonic() - started
+    seconds, cpu = time.monotonic() - started, _children_cpu() - cpu
     server.stdin.write("stats\n")
     server.stdin.flush()
-    return {"seconds": seconds, "status": status, **json.loads(server.stdout.readline())}
+    return {"seconds": seconds, "cpu": cpu, "status": status, **json.loads(server.stdout.readline())}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bench(site: Path, delay: float, names: list[str]) -> dict[str, dict]:
@@ -72,9 +79,10 @@ def main(argv: list[str] | None = None) -> None:
         for delay in args.delays:
             results = bench(Path(tmp), delay, names)
             print(f"\n{delay * 1000:.0f} ms added per response")
-            print(f"{'tool':<18} {'wall s':>8} {'requests':>9} {'bytes':>11} {'conns':>6} {'max open':>9}  status")
+            print(f"{'tool':<18} {'wall s':>8} {'cpu s':>6} {'requests':>9} {'bytes':>11} {'conns':>6} "
+                  f"{'max open':>9}  status")
             for name, r in results.items():
-                print(f"{name:<18} {r['seconds']:>8.2f} {r['requests']:>9} {r['bytes']:>11,} "
+                print(f"{name:<18} {r['seconds']:>8.2f} {r['cpu']:>6.2f} {r['requests']:>9} {r['bytes']:>11,} "
                       f"{r['connections']:>6} {r['most_open']:>9}  {r['status']}")
             base = results["mirror fetch"]["seconds"]
             for name, r in results.items():
