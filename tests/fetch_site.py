@@ -9,6 +9,8 @@ another host it must not follow.
 from __future__ import annotations
 
 import random
+import struct
+import zlib
 from pathlib import Path
 
 PARAGRAPH = ("Tor-friendly mirrors keep a reader's clicks on one host: no script, no tracker, no third-party "
@@ -38,10 +40,10 @@ def _page(index: int, url: str, names: list[str], assets: int, rng: random.Rando
     images = []
     for k in range(assets - 2):
         path = f"/img/p{index}-{k}.png"
-        _write(root, path, rng.randbytes(rng.randrange(2000, 20000)))
+        _write(root, path, png(rng, rng.randrange(26, 80)))
         images.append(f'<img src="{path}" alt="figure {k}">')
     background = f"/img/bg{index}.png"
-    _write(root, background, rng.randbytes(rng.randrange(1000, 6000)))
+    _write(root, background, png(rng, rng.randrange(18, 44)))
     css = f"/css/p{index}.css"
     _write(root, css, f"body {{ background: url({background}) }}\nh1 {{ color: #333 }}\n".encode())
     nav = "".join(f'<li><a href="{link}">{link}</a></li>' for link in sorted(links))
@@ -51,6 +53,16 @@ def _page(index: int, url: str, names: list[str], assets: int, rng: random.Rando
             f'<h1>Page {index}</h1><ul>{nav}</ul>{"".join(images)}{text}'
             f'<p><a href="https://elsewhere.example/">elsewhere</a> <a href="/private/secret.html">private</a>'
             f'</p></body></html>\n').encode()
+
+
+def png(rng: random.Random, side: int) -> bytes:
+    """A real PNG of ``side`` x ``side`` random pixels (so it weighs about 3 * side * side bytes)."""
+    rows = b"".join(b"\0" + rng.randbytes(side * 3) for _ in range(side))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def _write(root: Path, url: str, data: bytes) -> None:
