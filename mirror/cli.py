@@ -186,3 +186,53 @@ def onion_command(build_dir: Path, testnet: bool, key_file, private, control_por
                       password=password, timeout=timeout)
     except KeyboardInterrupt:
         click.echo("Stopped.")
+
+
+@main.command("fetch")
+@click.argument("url")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("build/fetch"), show_default=True,
+              help="The crawl folder: its resumable state and the downloaded site (site/<host>/...).")
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("build/site"), show_default=True,
+              help="The build directory to write from the crawl.")
+@click.option("--no-build", is_flag=True, help="Only crawl; do not build.")
+@click.option("--restart", is_flag=True, help="Forget the crawl kept in --dir and start again.")
+@click.option("--include", multiple=True, metavar="REGEX", help="Only follow pages whose URL matches.")
+@click.option("--exclude", multiple=True, metavar="REGEX", help="Never fetch URLs that match.")
+@click.option("--assets-from", multiple=True, metavar="HOST", help="Also load CSS, images, fonts from HOST.")
+@click.option("--max-depth", type=click.IntRange(0), help="Links to follow from the start page.")
+@click.option("--max-pages", type=click.IntRange(1), help="Pages to fetch at most.")
+@click.option("--max-bytes", metavar="SIZE", help="Stop fetching after this many bytes (e.g. 500M).")
+@click.option("--max-size", metavar="SIZE", default="50M", show_default=True, help="Largest response kept.")
+@click.option("--max-per-pattern", type=click.IntRange(1), default=100, show_default=True,
+              help="URLs of one shape (digits and query values aside), against crawl traps.")
+@click.option("--ignore-robots", is_flag=True, help="Do not honour robots.txt.")
+@click.option("--rate", type=click.FloatRange(0), default=0, help="Requests per second per host (0: no limit).")
+@click.option("--workers", type=click.IntRange(1, 16), default=4, show_default=True,
+              help="Downloads at once (never more than 4 connections per host).")
+@click.option("--timeout", type=click.FloatRange(0.1), default=30.0, show_default=True, help="Read timeout, s.")
+@click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True,
+              help="Retries after a timeout, 5xx or 429, with backoff.")
+@click.option("--tor", is_flag=True, help="Go through tor (the one `mirror onion` launches).")
+@click.option("--proxy", metavar="URL", help="Go through this proxy, e.g. socks5h://127.0.0.1:9050.")
+@click.option("--dir-authority", multiple=True, metavar="LINE",
+              help="With --tor: join the private network of these lines (as `mirror testnet` prints).")
+def fetch_command(url, folder, out, no_build, restart, **opts) -> None:
+    """Crawl the site at URL into --dir, then build it into --out."""
+    from mirror import fetch, fetch_options
+
+    if restart:
+        fetch_options.restart(folder)
+    with fetch_options.connection(opts.pop("tor"), opts.pop("proxy"), folder, opts.pop("dir_authority")) as proxy:
+        report = fetch.crawl(url, folder, fetch_options.options_from(proxy=proxy, **opts), _progress_line())
+    click.echo("\r\x1b[K" if sys.stderr.isatty() else "", err=True, nl=False)
+    click.echo("\n".join(report.lines()))
+    if not no_build:
+        click.echo("\n".join(fetch.build_mirror(folder / fetch.SITE, report.start, out).lines()))
+
+
+def _progress_line():
+    def show(p) -> None:
+        if sys.stderr.isatty():
+            click.echo(f"\r{p.done} done, {p.queued} queued, {p.bytes:,} bytes, {p.errors} error(s)\x1b[K",
+                       err=True, nl=False)
+    return show
