@@ -208,9 +208,13 @@ class _Joiner:
         return "; ".join(policy)
 
 
+def framework_css() -> str:
+    """The document's own CSS: one page shown at a time where ``:has()`` exists, all pages elsewhere."""
+    return resources.files("mirror").joinpath("templates/single.css").read_text(encoding="utf-8")
+
+
 def _document_css(sheets, parts: list[PageParts]) -> str:
-    framework = resources.files("mirror").joinpath("templates/single.css").read_text(encoding="utf-8")
-    chunks = [framework.strip()]
+    chunks = [framework_css().strip()]
     for sheet, name in sheets:
         chunks.append(sheet.shared(name))
         chunks.extend(part.id_rules.get(name, "") for part in parts)
