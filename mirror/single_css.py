@@ -38,6 +38,8 @@ def parse_sheet(text: str) -> list:
 def imports(text: str) -> list[str]:
     """The URLs a stylesheet imports (its ``@import`` rules; media conditions are not kept)."""
     found = []
+    if "@import" not in text.lower():
+        return found
     for rule in parse_sheet(text):
         if isinstance(rule, ast.AtRule) and rule.lower_at_keyword == "import":
             urls = [_url_of(t) or (t.value if isinstance(t, ast.StringToken) else None) for t in rule.prelude]

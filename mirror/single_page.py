@@ -18,6 +18,8 @@ ID_LIST_ATTRS = ("for", "headers", "list", "form", "itemref", "popovertarget", "
                  "aria-activedescendant", "aria-controls", "aria-describedby", "aria-details",
                  "aria-errormessage", "aria-flowto", "aria-labelledby", "aria-owns")
 SVG_URL_ATTRS = ("fill", "stroke", "clip-path", "mask", "filter", "marker-start", "marker-mid", "marker-end")
+ID_LIST_SELECTOR = ", ".join(f"[{attr}]" for attr in ID_LIST_ATTRS)
+SVG_URL_SELECTOR = ", ".join(f"[{attr}]" for attr in SVG_URL_ATTRS)
 SRC_SELECTOR = ("img[src], source[src], video[src], audio[src], track[src], input[src], embed[src], "
                 "iframe[src], video[poster], object[data]")
 FRAGMENT_URL = re.compile(r"url\(\s*(['\"]?)#([^'\")\s]+)\1\s*\)")
@@ -132,10 +134,11 @@ class _Page:
             node.attrs["id"] = self.new_id(node.attributes["id"] or "")
         for node in tree.css("a[name], map[name]"):
             node.attrs["name"] = self.new_id(node.attributes["name"] or "")
-        for attr in ID_LIST_ATTRS:
-            for node in tree.css(f"[{attr}]"):
-                value = node.attributes[attr] or ""
-                node.attrs[attr] = " ".join(self.new_id(v) for v in value.split())
+        for node in tree.css(ID_LIST_SELECTOR):
+            attributes = node.attributes
+            for attr in ID_LIST_ATTRS:
+                if attr in attributes:
+                    node.attrs[attr] = " ".join(self.new_id(v) for v in (attributes[attr] or "").split())
         for node in tree.css("[usemap]"):
             value = (node.attributes["usemap"] or "").lstrip("#")
             node.attrs["usemap"] = "#" + self.new_id(value)
@@ -192,9 +195,11 @@ class _Page:
             text = FRAGMENT_URL.sub(self._fragment_url, node.attributes["style"] or "")
             node.attrs["style"] = rewrite_declarations(text, resolve)
             self.joiner.style_attributes = True
-        for attr in SVG_URL_ATTRS:
-            for node in tree.css(f"[{attr}]"):
-                node.attrs[attr] = FRAGMENT_URL.sub(self._fragment_url, node.attributes[attr] or "")
+        for node in tree.css(SVG_URL_SELECTOR):
+            attributes = node.attributes
+            for attr in SVG_URL_ATTRS:
+                if "url(" in (attributes.get(attr) or ""):
+                    node.attrs[attr] = FRAGMENT_URL.sub(self._fragment_url, attributes[attr])
 
     def _fragment_url(self, match: re.Match) -> str:
         return f'url("{fragment_href(self.new_id(match.group(2)))}")'

@@ -167,3 +167,14 @@ def test_no_pages_or_an_unknown_home_is_a_clear_error():
         single.join_pages({}, {})
     with pytest.raises(single.BuildError, match="home page 'x.html'"):
         single.join_pages({"a.html": "<p>a"}, {}, home="x.html")
+
+
+def test_the_audit_gate_checks_fragments_inside_the_single_document(tmp_path):
+    from mirror import build
+    from mirror.errors import AuditFailed
+
+    doc = single.join_pages(single_site.pages(), single_site.assets())
+    build.write_build(tmp_path / "ok", doc.files, doc.csp)  # passes as joined
+    broken = doc.files["index.html"].replace(b'href="#p-about"', b'href="#p-gone"', 1)
+    with pytest.raises(AuditFailed, match="#p-gone"):
+        build.write_build(tmp_path / "bad", {**doc.files, "index.html": broken}, doc.csp)
