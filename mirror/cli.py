@@ -26,9 +26,17 @@ def main(verbose: int, quiet: bool) -> None:
               help="The site source: site.toml, content/ and templates/.")
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("build/site"), show_default=True,
               help="The build directory to write (replaced atomically).")
-def build_command(site_dir: Path, out: Path) -> None:
+@click.option("--single-document", is_flag=True,
+              help="Join every page into one index.html: following links between pages never reaches the server.")
+def build_command(site_dir: Path, out: Path, single_document: bool) -> None:
     """Render SITE into OUT, audit it, and swap it in only if it passes."""
     from mirror import build
+
+    if single_document:
+        from mirror import single
+
+        click.echo("\n".join(single.build_single_site(site_dir, out).lines()))
+        return
 
     result = build.build_site(site_dir, out)
     click.echo(f"Built {len(result.files)} file(s) into {out}/ ({result.total_bytes:,} bytes).")

@@ -74,7 +74,7 @@ class SingleReport:
                 "readers better. Consider building without --single-document.")
 
     def lines(self) -> list[str]:
-        out = [f"One document: {self.pages} pages, {self.raw:,} B raw, {self.gzip:,} B gzip, "
+        out = [f"One document: {self.pages} page{'' if self.pages == 1 else 's'}, {self.raw:,} B raw, {self.gzip:,} B gzip, "
                f"{self.brotli:,} B brotli; {self.assets_kept} asset file(s) beside it, "
                f"{self.assets_inlined} inlined."]
         if self.dropped:
@@ -98,6 +98,14 @@ def write_single(out: Path, pages: dict[str, str], assets: dict[str, bytes],
     """Join ``pages`` and ``assets`` into one document and write it as a build (atomic, audited)."""
     doc = join_pages(pages, assets, home)
     return build.write_build(out, doc.files, doc.csp), doc.report
+
+
+def build_single_site(site_dir: Path, out: Path) -> SingleReport:
+    """``mirror build --single-document``: the site/ source's pages as one document."""
+    from mirror import render
+
+    pages = {doc.path: doc.html for doc in render.render_site(site_dir)}
+    return write_single(out, pages, {})[1]
 
 
 def read_build(root: Path) -> tuple[dict[str, str], dict[str, bytes]]:

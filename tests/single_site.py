@@ -27,7 +27,7 @@ PAGES = {
     "faq.html": ("FAQ", "#e0e0ff", f"""
 <p><a id="to-q2" href="#q2">Question 2</a> <a href="#top">top</a></p>
 {FILLER}<h2 id="q2">Question 2</h2>{FILLER}<h2><a name="q3">Question 3</a></h2>{FILLER}"""),
-    "contact.html": ("Contact", "#ffffe0", '<p><a href="/">Home</a> <a href="about.html#nowhere">About</a></p>'),
+    "contact.html": ("Contact", "#ffffe0", '<p><a href="/">Home</a> <a href="about.html#title">About</a></p>'),
     "docs/index.html": ("Docs", "#e0ffff", """
 <p><a id="to-guide" href="guide.html">Guide</a> <a href="api/ref.html">Reference</a> <a href="../">Home</a></p>"""),
     "docs/guide.html": ("Guide", "#ffe0ff", f"""
@@ -44,6 +44,7 @@ PAGES = {
     "blog/post-two/index.html": ("Post two", "#d0d0ff", '<p><a href="../post-one/index.html">Post one</a></p>'),
 }
 
+POLICY = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'"
 SITE_CSS = "body{font-family:serif;margin:0;min-height:100vh} #main{padding:1em} h1{color:#202060}"
 
 
@@ -59,7 +60,8 @@ def page_html(path: str) -> str:
     title, colour, body = PAGES[path]
     depth = path.count("/")
     css = "../" * depth + "style/site.css"
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{POLICY}"><title>{title}</title>'
             f'<link rel="stylesheet" href="{css}"><style>body{{background:{colour}}}</style></head>'
             f'<body id="top"><main id="main"><h1 id="title">{title}</h1>{body}</main></body></html>')
 
@@ -74,6 +76,10 @@ def assets() -> dict[str, bytes]:
 
 def colour(path: str) -> str:
     return PAGES[path][1]
+
+
+def csp() -> dict[str, str]:
+    return {path: POLICY for path in PAGES}
 
 
 def files() -> dict[str, bytes]:

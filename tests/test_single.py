@@ -58,9 +58,11 @@ def test_links_point_at_the_prefixed_target(tree, page, link_id, expected):
     assert tree.css_first(f"[id='p-{page}--{link_id}']").attributes["href"] == expected
 
 
-def test_a_fragment_the_target_page_lacks_leads_to_the_page_itself(tree):
-    contact = tree.css_first("#p-contact")
-    assert [a.attributes["href"] for a in contact.css(".m-body a")] == ["#p-home", "#p-about"]
+def test_a_fragment_the_target_page_lacks_leads_to_the_page_itself():
+    pages = {"index.html": '<a href="a.html#nowhere">a</a> <a href="a.html#here">b</a> <a href="#top">c</a>',
+             "a.html": '<h1 id="here">A</h1>'}
+    tree = LexborHTMLParser(single.join_pages(pages, {}).files["index.html"].decode())
+    assert [a.attributes["href"] for a in tree.css("#p-home .m-body a")] == ["#p-a", "#p-a--here", "#p-home"]
 
 
 def test_slugs_are_unique_stable_and_never_hold_a_double_dash():
@@ -178,3 +180,17 @@ def test_the_audit_gate_checks_fragments_inside_the_single_document(tmp_path):
     broken = doc.files["index.html"].replace(b'href="#p-about"', b'href="#p-gone"', 1)
     with pytest.raises(AuditFailed, match="#p-gone"):
         build.write_build(tmp_path / "bad", {**doc.files, "index.html": broken}, doc.csp)
+
+
+def test_cli_build_single_document_writes_one_audited_document_and_reports_sizes(tmp_path):
+    from click.testing import CliRunner
+
+    from mirror.cli import main
+    from tests.conftest import ROOT
+
+    result = CliRunner().invoke(main, ["build", "--site", str(ROOT / "site"), "-o", str(tmp_path / "out"),
+                                       "--single-document"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"One document: 1 page, [\d,]+ B raw, [\d,]+ B gzip, [\d,]+ B brotli", result.output)
+    html = (tmp_path / "out/index.html").read_text()
+    assert '<section class="page home' in html and 'id="p-home--main"' in html

@@ -1,0 +1,186 @@
+"""One document against the multi-file build of the same site, in Chromium (JS off) over Tor-like conditions.
+
+    python -m bench.single_document [--runs N] [--whatwg [BUILD_DIR]]
+
+Both builds are served by mirror's own server (precompressed variants, ETags) on 127.0.0.1; Chromium
+emulates 400 ms round trip and 2 Mbit/s each way (CDP Network.emulateNetworkConditions). Figures: time to
+first page (navigation start -> the home page's heading visible, and first contentful paint) and time from
+a click to the next page's heading visible, median over the clicks of a reading session. The harness floor
+(a click that changes nothing, then the same wait) says how much of a figure is Playwright's own polling.
+``--whatwg`` adds the whatwg.org corpus, far above the size warning: its multi-file build is made with
+``mirror build --from`` (the sanitizer) unless BUILD_DIR names one already made.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mirror import build, serve, single
+
+ROOT = Path(__file__).resolve().parents[1]
+RTT_MS = 400
+BYTES_PER_S = 2_000_000 / 8
+# a reading session of the dozen-page site: (page, link id, page the link shows, its heading's text)
+CLICKS = [("index.html", "to-about", "about.html", "About"), ("about.html", "to-home", "index.html", "Home"),
+          ("index.html", "to-usage", "docs/guide.html", "Usage"),
+          ("docs/guide.html", "to-fn-a", "docs/api/ref.html", "fn_a"),
+          ("docs/api/ref.html", "to-guide-usage", "docs/guide.html", "Usage"),
+          ("docs/guide.html", "to-faq-q3", "faq.html", "Question 3")]
+
+
+def build_both(tmp: Path) -> tuple[Path, Path]:
+    from tests import single_site
+
+    multi, one = tmp / "multi", tmp / "one"
+    build.write_build(multi, single_site.files(), single_site.csp())
+    single.write_single(one, single_site.pages(), single_site.assets())
+    return multi, one
+
+
+def throttled_page(browser):
+    context = browser.new_context(java_script_enabled=False, service_workers="block",
+                                  viewport={"width": 1000, "height": 700})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": RTT_MS,
+                                                  "downloadThroughput": BYTES_PER_S, "uploadThroughput": BYTES_PER_S})
+    page.set_default_timeout(180_000)
+    return context, page
+
+
+def first_page(browser, url: str, heading) -> tuple[float, float | None]:
+    context, page = throttled_page(browser)
+    try:
+        start = time.perf_counter()
+        page.goto(url, wait_until="commit")
+        heading(page).wait_for(state="visible")
+        shown = time.perf_counter() - start
+        fcp = page.evaluate("() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime")
+        return shown, (fcp / 1000 if fcp else None)
+    finally:
+        context.close()
+
+
+def click_times(browser, url: str, link, heading, clicks) -> list[float]:
+    context, page = throttled_page(browser)
+    try:
+        page.goto(url)
+        times = []
+        for here, link_id, there, text in clicks:
+            target = link(page, here, link_id)
+            target.scroll_into_view_if_needed()
+            start = time.perf_counter()
+            target.click(no_wait_after=True)
+            heading(page, there, text).wait_for(state="visible")
+            times.append(time.perf_counter() - start)
+        return times
+    finally:
+        context.close()
+
+
+def harness_floor(browser, url: str, heading) -> float:
+    context, page = throttled_page(browser)
+    try:
+        page.goto(url)
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            heading(page).click(no_wait_after=True)
+            heading(page).wait_for(state="visible")
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+    finally:
+        context.close()
+
+
+def dozen_site(browser, multi_url: str, one_url: str, runs: int) -> None:
+    from mirror.single_links import slugs_for
+    from tests import single_site
+
+    slugs = slugs_for(list(single_site.PAGES), "index.html")
+    multi_heading = lambda page, there="index.html", text="Home": page.locator(  # noqa: E731
+        "h1, h2", has_text=text).first
+    one_heading = lambda page, there="index.html", text="Home": page.locator(  # noqa: E731
+        f"#p-{slugs[there]} :is(h1, h2)", has_text=text).first
+    rows = {}
+    for name, url, heading, link in (
+            ("multi-file", multi_url, multi_heading, lambda p, here, i: p.locator(f"[id='{i}']")),
+            ("one document", one_url, one_heading, lambda p, here, i: p.locator(f"[id='p-{slugs[here]}--{i}']"))):
+        firsts = [first_page(browser, url, heading) for _ in range(runs)]
+        clicks = [t for _ in range(runs) for t in click_times(browser, url, link, heading, CLICKS)]
+        rows[name] = (firsts, clicks)
+    report("dozen-page site", rows)
+    print(f"  harness floor (a click that changes nothing, then the same wait): "
+          f"{harness_floor(browser, one_url, one_heading):.3f} s")
+
+
+def report(title: str, rows: dict) -> None:
+    print(f"{title} (Chromium, JS off, {RTT_MS} ms RTT, {BYTES_PER_S * 8 / 1e6:g} Mbit/s):")
+    for name, (firsts, clicks) in rows.items():
+        shown = statistics.median(f[0] for f in firsts)
+        fcps = [f[1] for f in firsts if f[1] is not None]
+        fcp = f"{statistics.median(fcps):.2f} s" if fcps else "n/a"
+        print(f"  {name:13} first page shown {shown:6.2f} s (FCP {fcp}); click -> next page: median "
+              f"{statistics.median(clicks):.3f} s, max {max(clicks):.3f} s over {len(clicks)} clicks")
+
+
+def whatwg_multi(tmp: Path) -> Path | None:
+    given = sys.argv.index("--whatwg") + 1
+    if given < len(sys.argv) and not sys.argv[given].startswith("-"):
+        return Path(sys.argv[given])
+    try:
+        from mirror import site_import
+    except ImportError:
+        print("whatwg: skipped (needs the sanitizer, mirror build --from, or a BUILD_DIR)")
+        return None
+    corpus = ROOT.parent / "shared/corpora/realsite/whatwg"
+    if not corpus.is_dir():
+        print(f"whatwg: skipped ({corpus} is absent)")
+        return None
+    site_import.build_from(corpus, tmp / "whatwg-multi")
+    return tmp / "whatwg-multi"
+
+
+def whatwg(browser, tmp: Path) -> None:
+    multi = whatwg_multi(tmp)
+    if multi is None:
+        return
+    one = tmp / "whatwg-one"
+    pages, assets = single.read_build(multi)
+    _, rep = single.write_single(one, pages, assets)
+    print("whatwg:", " ".join(rep.lines()[:1]))
+    with serve.start(multi) as m, serve.start(one) as o:
+        rows = {}
+        home = lambda page, *_: page.locator("h1, h2").first  # noqa: E731
+        rows["multi-file"] = ([first_page(browser, m.url + "whatwg.org/", home)], [0.0])
+        rows["one document"] = ([first_page(browser, o.url, lambda p, *_: p.locator("#p-home :is(h1, h2)").first)],
+                                [0.0])
+    report("whatwg.org, first page only", rows)
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS
+
+    runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 3
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        try:
+            multi, one = build_both(Path(tmp))
+            with serve.start(multi) as m, serve.start(one) as o:
+                dozen_site(browser, m.url + "index.html", o.url, runs)
+            if "--whatwg" in sys.argv:
+                whatwg(browser, Path(tmp))
+        finally:
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
