@@ -22,6 +22,7 @@ from pathlib import Path
 from mirror import build, serve, single
 
 ROOT = Path(__file__).resolve().parents[1]
+FCP = "() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime"
 RTT_MS = 400
 BYTES_PER_S = 2_000_000 / 8
 # a reading session of the dozen-page site: (page, link id, page the link shows, its heading's text)
@@ -48,8 +49,8 @@ def throttled_page(browser):
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": RTT_MS,
-                                                  "downloadThroughput": BYTES_PER_S, "uploadThroughput": BYTES_PER_S})
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": RTT_MS, "downloadThroughput":
+                                                  BYTES_PER_S, "uploadThroughput": BYTES_PER_S})
     page.set_default_timeout(180_000)
     return context, page
 
@@ -61,7 +62,7 @@ def first_page(browser, url: str, heading) -> tuple[float, float | None]:
         page.goto(url, wait_until="commit")
         heading(page).wait_for(state="visible")
         shown = time.perf_counter() - start
-        fcp = page.evaluate("() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime")
+        fcp = page.evaluate(FCP)
         return shown, (fcp / 1000 if fcp else None)
     finally:
         context.close()
@@ -111,7 +112,8 @@ def dozen_site(browser, multi_url: str, one_url: str, runs: int) -> None:
     rows = {}
     for name, url, heading, link in (
             ("multi-file", multi_url, multi_heading, lambda p, here, i: p.locator(f"[id='{i}']")),
-            ("one document", one_url, one_heading, lambda p, here, i: p.locator(f"[id='p-{slugs[here]}--{i}']"))):
+            ("one document", one_url, one_heading,
+             lambda p, here, i: p.locator(f"[id='p-{slugs[here]}--{i}']"))):
         firsts = [first_page(browser, url, heading) for _ in range(runs)]
         clicks = [t for _ in range(runs) for t in click_times(browser, url, link, heading, CLICKS)]
         rows[name] = (firsts, clicks)

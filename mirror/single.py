@@ -69,16 +69,18 @@ class SingleReport:
         if self.gzip <= TOO_BIG_GZIP:
             return None
         seconds = self.gzip * 8 / 2_000_000
-        return (f"the single document is {self.gzip / 2**20:.1f} MiB gzipped (~{seconds:.0f} s at 2 Mbit/s before "
-                f"the last page arrives); above {TOO_BIG_GZIP // 2**20} MiB a multi-file build serves most "
-                "readers better. Consider building without --single-document.")
+        return (f"the single document is {self.gzip / 2**20:.1f} MiB gzipped (~{seconds:.0f} s at 2 Mbit/s "
+                f"before the last page arrives); above {TOO_BIG_GZIP // 2**20} MiB a multi-file build serves "
+                "most readers better. Consider building without --single-document.")
 
     def lines(self) -> list[str]:
-        out = [f"One document: {self.pages} page{'' if self.pages == 1 else 's'}, {self.raw:,} B raw, {self.gzip:,} B gzip, "
+        pages = f"{self.pages} page{'' if self.pages == 1 else 's'}"
+        out = [f"One document: {pages}, {self.raw:,} B raw, {self.gzip:,} B gzip, "
                f"{self.brotli:,} B brotli; {self.assets_kept} asset file(s) beside it, "
                f"{self.assets_inlined} inlined."]
         if self.dropped:
-            out.append(f"{len(self.dropped)} URL(s) in CSS dropped (too big to inline): {', '.join(self.dropped[:5])}")
+            out.append(f"{len(self.dropped)} URL(s) in CSS dropped (too big to inline): "
+                       f"{', '.join(self.dropped[:5])}")
         if self.dangling_links:
             out.append(f"{self.dangling_links} link(s) to files not in the build lost their href.")
         if self.warning:
@@ -129,7 +131,7 @@ def read_build(root: Path) -> tuple[dict[str, str], dict[str, bytes]]:
 
 
 def join_pages(pages: dict[str, str], assets: dict[str, bytes], home: str | None = None) -> SingleDocument:
-    """Join ``pages`` (relative path -> HTML) and ``assets`` into one ``index.html`` and the files it needs."""
+    """Join ``pages`` (relative path -> HTML) and ``assets`` into one ``index.html`` and the files it uses."""
     if not pages:
         raise BuildError("there are no pages to join into a single document; check the source folder.")
     home = home or (DOCUMENT if DOCUMENT in pages else sorted(pages)[0])

@@ -48,7 +48,7 @@ def imports(text: str) -> list[str]:
 
 
 def rewrite_urls(nodes: Iterable, resolve: UrlFn) -> None:
-    """Replace every ``url()`` in ``nodes`` (in place) by ``resolve(url)``, or by ``none`` when it returns None."""
+    """Replace every ``url()`` in ``nodes`` (in place) by ``resolve(url)``, or ``none`` when that is None."""
     for node in nodes:
         for tokens in _token_lists(node):
             for i, token in enumerate(tokens):
@@ -107,7 +107,7 @@ class Sheet:
     def shared(self, scope_class: str) -> str:
         """The rules that name no id, scoped to every section carrying ``scope_class``."""
         wrapper = f"body>.{scope_class}"
-        return _render(self.rules, lambda sel: None if _selector_ids(sel) else _scope(sel, wrapper, None), True)
+        return _render(self.rules, lambda s: None if _selector_ids(s) else _scope(s, wrapper, None), True)
 
     def for_page(self, section_id: str, page_ids: set[str], new_id: Callable[[str], str]) -> str:
         """The rules that name ids all present on this page, scoped to its section, ids renamed."""

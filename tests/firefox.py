@@ -52,7 +52,7 @@ class Firefox:
         self.stream = self.sock.makefile("rb")
         self.next_id = 0
         self._read()  # the server's hello
-        self.command("WebDriver:NewSession", {"capabilities": {"alwaysMatch": {"pageLoadStrategy": "normal"}}})
+        self.command("WebDriver:NewSession", {"capabilities": {}})
 
     def _read(self):
         size = b""
@@ -100,11 +100,13 @@ def firefox(prefs: dict | None = None, width: int = 1000, height: int = 800):
     """Yield a ``Firefox`` with Tor Browser's Safest preferences (plus ``prefs``)."""
     executable = need_program("firefox-esr")
     profile = Path(tempfile.mkdtemp(prefix="mirror-ff-"))
-    lines = [f"user_pref({json.dumps(k)}, {json.dumps(v)});" for k, v in {**QUIET, **SAFEST, **(prefs or {})}.items()]
+    settings = {**QUIET, **SAFEST, **(prefs or {})}
+    lines = [f"user_pref({json.dumps(k)}, {json.dumps(v)});" for k, v in settings.items()]
     (profile / "user.js").write_text("\n".join(lines) + "\n")
     env = {**os.environ, "MOZ_HEADLESS_WIDTH": str(width), "MOZ_HEADLESS_HEIGHT": str(height)}
-    process = subprocess.Popen([executable, "--headless", "--no-remote", "--marionette", "--profile", str(profile),
-                                "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    command = [executable, "--headless", "--no-remote", "--marionette", "--profile", str(profile),
+               "about:blank"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     browser = None
     try:
         browser = Firefox(_wait_for_port(profile / "MarionetteActivePort", process))
@@ -125,7 +127,7 @@ def _wait_for_port(path: Path, process: subprocess.Popen, timeout: float = 60) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise MarionetteError(f"firefox-esr exited with status {process.returncode} before Marionette started")
+            raise MarionetteError(f"firefox-esr exited ({process.returncode}) before Marionette started")
         with contextlib.suppress(FileNotFoundError, ValueError):
             return int(path.read_text())
         time.sleep(0.05)

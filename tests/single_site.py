@@ -3,8 +3,8 @@ legacy anchors, a shared stylesheet, a distinct background colour per page and o
 
 from __future__ import annotations
 
-import zlib
 import struct
+import zlib
 
 FILLER = "".join(f"<p>Filler paragraph {n} keeps the next heading below the fold.</p>" for n in range(40))
 

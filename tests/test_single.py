@@ -40,10 +40,11 @@ def test_ids_are_unique_and_prefixed_per_page(tree):
 
 
 def test_every_link_is_a_fragment_that_resolves_in_the_same_document(tree):
-    anchors = {n.attributes["id"] for n in tree.css("[id]")} | {n.attributes["name"] for n in tree.css("a[name]")}
+    anchors = {n.attributes["id"] for n in tree.css("[id]")}
+    anchors |= {n.attributes["name"] for n in tree.css("a[name]")}
     hrefs = [n.attributes["href"] for n in tree.css("body a[href]")]
     assert len(hrefs) > 50
-    assert all(h.startswith("#") and h[1:] in anchors for h in hrefs), [h for h in hrefs if h[1:] not in anchors]
+    assert [h for h in hrefs if not h.startswith("#") or h[1:] not in anchors] == []
 
 
 @pytest.mark.parametrize("page, link_id, expected", [
@@ -66,8 +67,8 @@ def test_a_fragment_the_target_page_lacks_leads_to_the_page_itself():
 
 
 def test_slugs_are_unique_stable_and_never_hold_a_double_dash():
-    paths = ["index.html", "home.html", "a/b.html", "a-b.html", "A-B.html", "x/index.html", "x.html", "\u00e9.html",
-             "a--b.html"]
+    paths = ["index.html", "home.html", "a/b.html", "a-b.html", "A-B.html", "x/index.html", "x.html",
+             "\u00e9.html", "a--b.html"]
     slugs = slugs_for(paths, "index.html")
     assert slugs["index.html"] == "home" and len(set(slugs.values())) == len(paths)
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", s) for s in slugs.values()), slugs
@@ -75,8 +76,8 @@ def test_slugs_are_unique_stable_and_never_hold_a_double_dash():
 
 
 def _page_rules(css: str) -> list[str]:
-    framework = {tinycss2.serialize(r.prelude).strip() for r in tinycss2.parse_stylesheet(single.framework_css())
-                 if r.type == "qualified-rule"}
+    framework = {tinycss2.serialize(r.prelude).strip()
+                 for r in tinycss2.parse_stylesheet(single.framework_css()) if r.type == "qualified-rule"}
     return [tinycss2.serialize(r.prelude).strip() for r in tinycss2.parse_stylesheet(css, True, True)
             if r.type == "qualified-rule" and tinycss2.serialize(r.prelude).strip() not in framework]
 
@@ -93,9 +94,10 @@ def test_page_stylesheets_are_confined_to_their_pages(joined, tree):
 
 
 def test_hostile_page_css_cannot_hide_pages_or_the_bar():
-    pages = {"index.html": "<title>H</title><style>html,body,section,nav,.page,.m-bar,*{display:none}</style><p>x",
-             "b.html": "<p>b"}
-    css = LexborHTMLParser(single.join_pages(pages, {}).files["index.html"].decode()).css_first("style").text()
+    hostile = "<style>html,body,section,nav,.page,.m-bar,*{display:none}</style>"
+    pages = {"index.html": f"<title>H</title>{hostile}<p>x", "b.html": "<p>b"}
+    html = single.join_pages(pages, {}).files["index.html"].decode()
+    css = LexborHTMLParser(html).css_first("style").text()
     for rule in _page_rules(css):
         for selector in rule.split(","):
             assert selector.startswith(":where(body>.m-s0>.m-body)"), selector
@@ -112,7 +114,7 @@ def test_the_has_switch_lives_only_inside_its_supports_block():
 def test_small_images_are_inlined_large_ones_kept_and_nothing_loads_lazily():
     big = single_site.tiny_png(size=200) + b"\0" * 20000
     pages = {"index.html": '<img src="img/dot.png" loading="lazy"><img src="big.png" loading="lazy">',
-             "sub/p.html": '<img src="../big.png"><a href="../doc.pdf">pdf</a><a href="../gone.html">gone</a>'}
+             "sub/p.html": '<img src="../big.png"><a href="../doc.pdf">pdf</a><a href="../gone.html">x</a>'}
     assets = {"img/dot.png": single_site.tiny_png(), "big.png": big, "doc.pdf": b"%PDF", "unused.css": b"p{}"}
     doc = single.join_pages(pages, assets)
     html = doc.files["index.html"].decode()
@@ -161,7 +163,8 @@ def test_written_build_is_deterministic(tmp_path):
     for name in ("a", "b"):
         single.write_single(tmp_path / name, single_site.pages(), single_site.assets())
     assert (tmp_path / "a/index.html").read_bytes() == (tmp_path / "b/index.html").read_bytes()
-    assert (tmp_path / "a/.mirror/manifest.json").read_bytes() == (tmp_path / "b/.mirror/manifest.json").read_bytes()
+    manifest = ".mirror/manifest.json"
+    assert (tmp_path / "a" / manifest).read_bytes() == (tmp_path / "b" / manifest).read_bytes()
 
 
 def test_no_pages_or_an_unknown_home_is_a_clear_error():
