@@ -158,12 +158,49 @@ def whatwg(browser, tmp: Path) -> None:
     _, rep = single.write_single(one, pages, assets)
     print("whatwg:", " ".join(rep.lines()[:1]))
     with serve.start(multi) as m, serve.start(one) as o:
-        rows = {}
-        home = lambda page, *_: page.locator("h1, h2").first  # noqa: E731
-        rows["multi-file"] = ([first_page(browser, m.url + "whatwg.org/", home)], [0.0])
-        rows["one document"] = ([first_page(browser, o.url, lambda p, *_: p.locator("#p-home :is(h1, h2)").first)],
-                                [0.0])
-    report("whatwg.org, first page only", rows)
+        multi_rows = whatwg_multi_figures(browser, m.url)
+        one_rows = whatwg_one_figures(browser, o.url)
+    print(f"whatwg.org (Chromium, JS off, {RTT_MS} ms RTT, {BYTES_PER_S * 8 / 1e6:g} Mbit/s), seconds:")
+    for name, figures in (("multi-file", multi_rows), ("one document", one_rows)):
+        print(f"  {name:13} " + "; ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+
+
+def whatwg_multi_figures(browser, base: str) -> dict[str, float]:
+    figures = {"home shown": first_page(browser, base + "whatwg.org/index.html",
+                                        lambda p: p.locator("h1, h2").first)[0]}
+    context, page = throttled_page(browser)
+    try:
+        page.goto(base + "whatwg.org/index.html")
+        for name, href, path in (("click -> FAQ", "faq.html", "**/faq.html"),
+                                 ("click -> home", "index.html", "**/whatwg.org/index.html")):
+            start = time.perf_counter()
+            page.locator(f"a[href='{href}']").first.click(no_wait_after=True)
+            page.wait_for_url(path, wait_until="commit")
+            page.locator("h1, h2").first.wait_for(state="visible")
+            figures[name] = time.perf_counter() - start
+    finally:
+        context.close()
+    return figures
+
+
+def whatwg_one_figures(browser, base: str) -> dict[str, float]:
+    section = lambda slug: lambda p: p.locator(f"#p-{slug} :is(h1, h2)").first  # noqa: E731
+    figures = {"first section shown": first_page(browser, base, section("home"))[0],
+               "#p-whatwg-org shown": first_page(browser, base + "#p-whatwg-org", section("whatwg-org"))[0]}
+    context, page = throttled_page(browser)
+    try:
+        start = time.perf_counter()
+        page.goto(base + "#p-whatwg-org", wait_until="load")
+        figures["whole document loaded"] = time.perf_counter() - start
+        for name, slug, back in (("click -> FAQ", "whatwg-org-faq", "whatwg-org"),
+                                 ("click -> home", "whatwg-org", "whatwg-org-faq")):
+            start = time.perf_counter()
+            page.locator(f"#p-{back} a[href='#p-{slug}']").first.click(no_wait_after=True)
+            section(slug)(page).wait_for(state="visible")
+            figures[name] = time.perf_counter() - start
+    finally:
+        context.close()
+    return figures
 
 
 def main() -> None:
