@@ -153,6 +153,8 @@ class _Page:
         target = self.site.resolve(self.path, url)
         if target.kind == "page":
             node.attrs[attr] = self.site.page_href(target)
+            if "target" in node.attributes:
+                del node.attrs["target"]  # a new tab or frame would load the document again
         elif target.kind == "asset":
             node.attrs[attr] = self.joiner.link_to_asset(target.path)
         elif target.kind == "missing":

@@ -59,11 +59,14 @@ def test_links_point_at_the_prefixed_target(tree, page, link_id, expected):
     assert tree.css_first(f"[id='p-{page}--{link_id}']").attributes["href"] == expected
 
 
-def test_a_fragment_the_target_page_lacks_leads_to_the_page_itself():
-    pages = {"index.html": '<a href="a.html#nowhere">a</a> <a href="a.html#here">b</a> <a href="#top">c</a>',
+def test_missing_fragments_lead_to_the_page_and_no_link_opens_a_new_tab():
+    pages = {"index.html": '<a href="a.html#nowhere">a</a> <a href="a.html#here" target="_blank">b</a> '
+                           '<a href="#top">c</a>',
              "a.html": '<h1 id="here">A</h1>'}
     tree = LexborHTMLParser(single.join_pages(pages, {}).files["index.html"].decode())
-    assert [a.attributes["href"] for a in tree.css("#p-home .m-body a")] == ["#p-a", "#p-a--here", "#p-home"]
+    links = tree.css("#p-home .m-body a")
+    assert [a.attributes["href"] for a in links] == ["#p-a", "#p-a--here", "#p-home"]
+    assert not [a for a in links if "target" in a.attributes]  # a new tab would be a second request
 
 
 def test_slugs_are_unique_stable_and_never_hold_a_double_dash():
