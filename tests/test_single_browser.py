@@ -182,3 +182,20 @@ def test_without_has_every_page_shows_and_links_still_land(served):
             if state["target"] != target or not (abs(state["targetTop"]) <= 24 or state["atBottom"]):
                 problems.append((element, state))
     assert not problems, problems
+
+
+def test_from_file_a_deep_link_and_clicks_work_without_any_server(tmp_path):
+    doc = single.join_pages(single_site.pages(), single_site.assets())
+    path = tmp_path / "unzipped" / "index.html"
+    path.parent.mkdir()
+    path.write_bytes(doc.files["index.html"])
+    with chromium(javascript=False) as open_page:
+        session = open_page(viewport={"width": 1000, "height": 700})
+        page = session.page
+        page.set_default_timeout(5000)
+        page.goto(path.as_uri() + "#p-docs-api-ref--fn-b")
+        problems = check(page.evaluate(STATE), "p-docs-api-ref", "p-docs-api-ref--fn-b", ("click", "deep link"))
+        page.click("[id='p-docs-api-ref--to-home-2']")
+        problems += check(page.evaluate(STATE), "p-home", None, ("click", "home"))
+    assert not problems, problems
+    assert session.requests == [path.as_uri()], session.requests
