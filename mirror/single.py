@@ -63,6 +63,7 @@ class SingleReport:
     assets_inlined: int
     dropped: tuple[str, ...] = ()
     dangling_links: int = 0
+    largest: tuple[tuple[str, int], ...] = ()  # the pages that weigh most (path, bytes of HTML)
 
     @property
     def warning(self) -> str | None:
@@ -85,6 +86,8 @@ class SingleReport:
             out.append(f"{self.dangling_links} link(s) to files not in the build lost their href.")
         if self.warning:
             out.append(f"Warning: {self.warning}")
+            out.append("Largest pages: " + ", ".join(f"{path} ({size / 2**20:.1f} MiB)"
+                                                     for path, size in self.largest))
         return out
 
 
@@ -225,7 +228,8 @@ class _Joiner:
         files.update({path: self.assets[path] for path in sorted(self.kept)})
         report = SingleReport(len(parts), len(data), len(gzip.compress(data, 9, mtime=0)),
                               len(brotli_compress(data)), len(self.kept),
-                              len(self.inlined - self.kept), tuple(self.dropped), self.dangling)
+                              len(self.inlined - self.kept), tuple(self.dropped), self.dangling,
+                              tuple(sorted(((p.path, len(p.body)) for p in parts), key=lambda x: -x[1])[:3]))
         return SingleDocument(files, {DOCUMENT: csp}, report)
 
     def _policy(self, css: str) -> str:

@@ -158,8 +158,10 @@ def test_the_report_gives_real_sizes_and_warns_above_the_threshold(joined):
     assert (report.raw, report.gzip) == (len(data), len(gzip.compress(data, 9, mtime=0)))
     assert 0 < report.brotli < report.gzip < report.raw and report.warning is None
     assert "One document: 12 pages" in report.lines()[0]
-    big = single.SingleReport(300, 40 << 20, single.TOO_BIG_GZIP + 1, 1, 0, 0)
-    assert "without --single-document" in big.warning and big.lines()[-1].startswith("Warning:")
+    big = single.SingleReport(300, 40 << 20, single.TOO_BIG_GZIP + 1, 1, 0, 0,
+                              largest=(("spec.html", 3 << 20),))
+    assert "without --single-document" in big.warning and big.lines()[-2].startswith("Warning:")
+    assert big.lines()[-1] == "Largest pages: spec.html (3.0 MiB)"
 
 
 def test_written_build_is_deterministic(tmp_path):
