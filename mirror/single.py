@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import html
 import logging
 import re
 from dataclasses import dataclass, field
@@ -269,7 +268,3 @@ def _render(css: str, csp: str, title: str, parts: list[PageParts], home_id: str
               "title": p.title, "path": p.path, "body": Markup(p.body)} for p in parts]
     return env.get_template("single.html").render(
         css=Markup(css), csp=csp, title=title, lang=parts[0].lang, pages=pages, home_href=f"#{home_id}")
-
-
-def escape(text: str) -> str:
-    return html.escape(text, quote=True)

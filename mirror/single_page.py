@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from html import escape
 
 from mirror.single_css import Sheet, imports, rewrite_declarations
 from mirror.single_links import Site, fragment_href
@@ -69,8 +70,6 @@ def _title(tree, path: str) -> str:
 
 
 def _wrapper(tree, html_attrs: dict) -> str:
-    from mirror.single import escape
-
     body = tree.body
     attrs = dict(body.attributes) if body else {}
     classes = " ".join(c for c in (html_attrs.get("class"), attrs.get("class")) if c)
