@@ -163,7 +163,8 @@ class _GzipStatic(http.server.BaseHTTPRequestHandler):
                             ("Content-Length", str(len(body)))) + ((("Content-Encoding", "gzip"),) if gz else ()):
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        with contextlib.suppress(ConnectionError):  # a page measured and closed before the end
+            self.wfile.write(body)
 
 
 @contextlib.contextmanager
