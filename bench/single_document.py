@@ -159,8 +159,9 @@ class _GzipStatic(http.server.BaseHTTPRequestHandler):
         gz = "gz" in entry and "gzip" in (self.headers.get("Accept-Encoding") or "")
         body = (root / build.META_DIR / "gz" / f"{rel}.gz" if gz else root / rel).read_bytes()
         self.send_response(200)
-        for name, value in (("Content-Type", entry["type"]), ("ETag", etag), ("Cache-Control", "no-cache"),
-                            ("Content-Length", str(len(body)))) + ((("Content-Encoding", "gzip"),) if gz else ()):
+        headers = [("Content-Type", entry["type"]), ("ETag", etag), ("Cache-Control", "no-cache"),
+                   ("Content-Length", str(len(body)))] + ([("Content-Encoding", "gzip")] if gz else [])
+        for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
         with contextlib.suppress(ConnectionError):  # a page measured and closed before the end
@@ -211,6 +212,36 @@ def whatwg(browser, tmp: Path) -> None:
     print(f"whatwg.org (Chromium, JS off, {RTT_MS} ms RTT, {BYTES_PER_S * 8 / 1e6:g} Mbit/s), seconds:")
     for name, figures in (("multi-file", multi_rows), ("one document", one_rows)):
         print(f"  {name:13} " + "; ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+    click_cost_by_size(browser, pages, assets, tmp)
+
+
+def click_cost_by_size(browser, pages: dict, assets: dict, tmp: Path) -> None:
+    """What a page switch costs as the document grows (no network in it: file://, no throttling)."""
+    print("click cost by document size (whatwg pages, smallest first; file://, no throttling):")
+    by_size = sorted(pages, key=lambda p: len(pages[p]))
+    for budget in (1 << 20, 4 << 20, 12 << 20, 1 << 40):
+        chosen = {p: pages[p] for p in ("index.html", "whatwg.org/index.html", "whatwg.org/faq.html")}
+        for path in by_size:
+            if sum(len(v) for v in chosen.values()) > budget:
+                break
+            chosen[path] = pages[path]
+        doc = single.join_pages(chosen, assets)
+        path = tmp / f"size-{len(chosen)}.html"
+        path.write_bytes(doc.files["index.html"])
+        context = browser.new_context(java_script_enabled=False, viewport={"width": 1000, "height": 700})
+        page = context.new_page()
+        page.goto(path.as_uri() + "#p-whatwg-org", wait_until="load")
+        times = []
+        for here, there in (("whatwg-org", "whatwg-org-faq"), ("whatwg-org-faq", "whatwg-org")) * 3:
+            link = page.locator(f"#p-{here} a[href='#p-{there}']").first
+            link.scroll_into_view_if_needed()
+            start = time.perf_counter()
+            link.click(no_wait_after=True)
+            page.locator(f"#p-{there} :is(h1, h2)").first.wait_for(state="visible")
+            times.append(time.perf_counter() - start)
+        context.close()
+        print(f"  {len(chosen):3} pages, {doc.report.raw / 2**20:5.1f} MiB raw: click -> page shown median "
+              f"{statistics.median(times):.3f} s, max {max(times):.3f} s")
 
 
 def whatwg_multi_figures(browser, base: str) -> dict[str, float]:

@@ -161,6 +161,7 @@ def test_the_report_gives_real_sizes_and_warns_above_the_threshold(joined):
     big = single.SingleReport(300, 40 << 20, single.TOO_BIG_GZIP + 1, 1, 0, 0,
                               largest=(("spec.html", 3 << 20),))
     assert "without --single-document" in big.warning and big.lines()[-2].startswith("Warning:")
+    assert single.SingleReport(300, single.TOO_BIG_RAW + 1, 1000, 1, 0, 0).warning  # many pages, small gzip
     assert big.lines()[-1] == "Largest pages: spec.html (3.0 MiB)"
 
 
