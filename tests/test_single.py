@@ -150,6 +150,7 @@ def test_the_policy_allows_exactly_the_one_style_element(joined, tree):
     assert policy.startswith("default-src 'none'; ") and f"style-src 'sha256-{digest}'" in policy
     assert tree.css_first("meta[http-equiv]").attributes["content"] == policy
     assert tree.css_first("link[rel=icon]").attributes["href"] == "data:,"
+    assert tree.css_first("meta[name=referrer]").attributes["content"] == "no-referrer"
 
 
 def test_the_report_gives_real_sizes_and_warns_above_the_threshold(joined):
