@@ -28,6 +28,7 @@ from mirror import build, serve, single
 
 ROOT = Path(__file__).resolve().parents[1]
 FCP = "() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime"
+TIME_ORIGIN = "() => performance.timeOrigin"
 RTT_MS = 400
 BYTES_PER_S = 2_000_000 / 8
 # a reading session of the dozen-page site: (page, link id, page the link shows, its heading's text)
@@ -74,19 +75,25 @@ def first_page(browser, url: str, heading) -> tuple[float, float | None]:
         context.close()
 
 
-def click_times(browser, url: str, link, heading, clicks) -> list[float]:
+def click_times(browser, url: str, link, heading, clicks) -> tuple[list[float], list[float]]:
+    """Seconds from each click to the next page's heading visible; and, where a click loaded a new
+    document, that document's first contentful paint (from its navigation start, i.e. the click)."""
     context, page = throttled_page(browser)
     try:
         page.goto(url)
-        times = []
+        times, paints = [], []
         for here, link_id, there, text in clicks:
             target = link(page, here, link_id)
             target.scroll_into_view_if_needed()
+            origin = page.evaluate(TIME_ORIGIN)
             start = time.perf_counter()
             target.click(no_wait_after=True)
             heading(page, there, text).wait_for(state="visible")
             times.append(time.perf_counter() - start)
-        return times
+            if page.evaluate(TIME_ORIGIN) != origin:
+                page.wait_for_timeout(500)  # paint entries are queued a little after the paint
+                paints.append(page.evaluate(FCP) / 1000)
+        return times, paints
     finally:
         context.close()
 
@@ -121,8 +128,8 @@ def dozen_site(browser, multi_url: str, one_url: str, runs: int) -> None:
             ("one document", one_url, one_heading,
              lambda p, here, i: p.locator(f"[id='p-{slugs[here]}--{i}']"))):
         firsts = [first_page(browser, url, heading) for _ in range(runs)]
-        clicks = [t for _ in range(runs) for t in click_times(browser, url, link, heading, CLICKS)]
-        rows[name] = (firsts, clicks)
+        sessions = [click_times(browser, url, link, heading, CLICKS) for _ in range(runs)]
+        rows[name] = (firsts, [t for s in sessions for t in s[0]], [p for s in sessions for p in s[1]])
     report("dozen-page site", rows)
     print(f"  harness floor (a click that changes nothing, then the same wait): "
           f"{harness_floor(browser, one_url, one_heading):.3f} s")
@@ -130,12 +137,13 @@ def dozen_site(browser, multi_url: str, one_url: str, runs: int) -> None:
 
 def report(title: str, rows: dict) -> None:
     print(f"{title} (Chromium, JS off, {RTT_MS} ms RTT, {BYTES_PER_S * 8 / 1e6:g} Mbit/s):")
-    for name, (firsts, clicks) in rows.items():
+    for name, (firsts, clicks, paints) in rows.items():
         shown = statistics.median(f[0] for f in firsts)
         fcps = [f[1] for f in firsts if f[1] is not None]
         fcp = f"{statistics.median(fcps):.2f} s" if fcps else "n/a"
-        print(f"  {name:13} first page shown {shown:6.2f} s (FCP {fcp}); click -> next page: median "
-              f"{statistics.median(clicks):.3f} s, max {max(clicks):.3f} s over {len(clicks)} clicks")
+        painted = f" (new document painted {statistics.median(paints):.3f} s)" if paints else ""
+        print(f"  {name:13} first page: FCP {fcp}, heading visible {shown:.2f} s; click -> next page: "
+              f"median {statistics.median(clicks):.3f} s{painted}, max {max(clicks):.3f} s over {len(clicks)} clicks")
 
 
 class _GzipStatic(http.server.BaseHTTPRequestHandler):

@@ -134,7 +134,14 @@ def test_chromium_js_off_every_step_shows_the_right_page_with_one_request(served
                 getattr(page, f"go_{action}")()
             page.wait_for_timeout(50)
         problems = run_session(do, lambda: page.evaluate(STATE))
+        page.click("text=Show all pages")  # every page at once, for Ctrl-F
+        everything = page.evaluate(FALLBACK_STATE)
+        page.go_back()
+        page.emulate_media(media="print")  # and print shows every page too
+        printed = page.evaluate(FALLBACK_STATE)
     assert not problems, problems
+    for state in (everything, printed):
+        assert state["count"] == 13 and all(h > 0 for h in state["heights"]), state
     assert session.requests == [url + "one/"], session.requests
     assert server.seen == ["/one/"], server.seen
 
