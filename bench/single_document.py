@@ -143,7 +143,8 @@ def report(title: str, rows: dict) -> None:
         fcp = f"{statistics.median(fcps):.2f} s" if fcps else "n/a"
         painted = f" (new document painted {statistics.median(paints):.3f} s)" if paints else ""
         print(f"  {name:13} first page: FCP {fcp}, heading visible {shown:.2f} s; click -> next page: "
-              f"median {statistics.median(clicks):.3f} s{painted}, max {max(clicks):.3f} s over {len(clicks)} clicks")
+              f"median {statistics.median(clicks):.3f} s{painted}, max {max(clicks):.3f} s "
+              f"over {len(clicks)} clicks")
 
 
 class _GzipStatic(http.server.BaseHTTPRequestHandler):
