@@ -19,8 +19,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mirror.audit_markup import audit_html, audit_xml
-from mirror.audit_rules import Finding, FileAudit, Ref
+from mirror.audit_markup import audit_html, audit_xml, decode_stylesheet
+from mirror.audit_rules import FileAudit, Finding, Ref
 from mirror.errors import AuditFailed
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ XML_SUFFIXES = XHTML_SUFFIXES | {".svg", ".xml", ".xsl", ".xslt", ".rss", ".atom
 SCRIPT_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".jsx", ".vbs", ".htc", ".wasm"})
 SHOWN_IN_FAILURE = 3
 
-__all__ = ["Finding", "Report", "audit_dir", "require_pass", "format_text", "format_json"]
+__all__ = ["Finding", "Report", "audit_dir", "format_json", "format_text", "require_pass"]
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,10 @@ def _audit_file(root: Path, rel: str, strict_links: bool) -> FileAudit:
         return fa
     try:
         if suffix == ".css":
-            fa.check_css(data.decode("utf-8", "replace"), 1, "stylesheet")
+            text, problem = decode_stylesheet(data)
+            if problem:
+                fa.add(1, "encoding", problem)
+            fa.check_css(text, 1, "stylesheet")
         else:
             fa.markup = True
             (audit_html if is_html else audit_xml)(fa, data)

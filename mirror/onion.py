@@ -190,7 +190,7 @@ class OnionMirror:
                  password: str | None = None, timeout: float = 120, on_event: OnEvent | None = None):
         self.build_dir, self.state_dir = Path(build_dir), Path(state_dir)
         self.network, self.timeout = network, timeout
-        self.attach = dict(control_port=control_port, control_socket=control_socket, password=password)
+        self.attach = {"control_port": control_port, "control_socket": control_socket, "password": password}
         self.on_event = on_event or (lambda kind, detail: None)
         self.secret_key = load_secret_key(key_file, self.build_dir)
         self.reader_key = load_reader_key(key_file) if private else None
@@ -199,15 +199,20 @@ class OnionMirror:
         self.published: Published | None = None
 
     def start(self) -> Published:
+        """Serve, connect a tor and publish; on any failure everything started here is stopped again."""
         check_build(self.build_dir)
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.server = start_server(self.build_dir, self.state_dir / "http.sock")
-        self.tor = self._connect_tor()
-        self._publish()
+        try:
+            self.server = start_server(self.build_dir, self.state_dir / "http.sock")
+            self.tor = self._connect_tor()
+            self._publish()
+        except BaseException:
+            self.close()
+            raise
         return self.published
 
     def _connect_tor(self) -> torlib.Tor:
-        progress = lambda percent, summary: self.on_event("bootstrap", (percent, summary))  # noqa: E731
+        progress = lambda percent, summary: self.on_event("bootstrap", (percent, summary))
         if self.attach["control_port"] or self.attach["control_socket"]:
             return torlib.attach(**self.attach, on_progress=progress, timeout=self.timeout)
         return torlib.launch(self.state_dir / "tor", self.network, on_progress=progress, timeout=self.timeout)
