@@ -151,6 +151,8 @@ def test_the_policy_allows_exactly_the_one_style_element(joined, tree):
     assert tree.css_first("meta[http-equiv]").attributes["content"] == policy
     assert tree.css_first("link[rel=icon]").attributes["href"] == "data:,"
     assert tree.css_first("meta[name=referrer]").attributes["content"] == "no-referrer"
+    imageless = single.join_pages({"index.html": "<p>x"}, {}).csp["index.html"]
+    assert "img-src data:;" in imageless  # the data: favicon needs it, or the browser asks for /favicon.ico
 
 
 def test_the_report_gives_real_sizes_and_warns_above_the_threshold(joined):
