@@ -206,3 +206,19 @@ def test_cli_build_single_document_writes_one_audited_document_and_reports_sizes
     assert re.search(r"One document: 1 page, [\d,]+ B raw, [\d,]+ B gzip, [\d,]+ B brotli", result.output)
     html = (tmp_path / "out/index.html").read_text()
     assert '<section class="page home' in html and 'id="p-home--main"' in html
+
+
+@pytest.mark.corpus
+def test_whatwg_site_as_one_document_passes_the_audit(tmp_path):
+    from mirror import audit
+    from tests.conftest import need_shared
+
+    corpus = need_shared("corpora/realsite/whatwg")
+    site_import = pytest.importorskip("mirror.site_import", reason="the sanitizer (mirror build --from) is absent")
+    site_import.build_from(corpus, tmp_path / "multi")
+    pages, assets = single.read_build(tmp_path / "multi")
+    _, report = single.write_single(tmp_path / "one", pages, assets)  # gated: raises unless the audit passes
+    assert report.pages == len(pages) > 200 and report.warning  # far above the size that pays off
+    assert not audit.audit_dir(tmp_path / "one").errors
+    built = [p for p in (tmp_path / "one").rglob("*") if p.is_file() and ".mirror" not in p.parts]
+    assert [p.name for p in built if p.suffix in (".html", "")] == ["index.html"]
