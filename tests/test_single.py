@@ -214,7 +214,7 @@ def test_whatwg_site_as_one_document_passes_the_audit(tmp_path):
     from tests.conftest import need_shared
 
     corpus = need_shared("corpora/realsite/whatwg")
-    site_import = pytest.importorskip("mirror.site_import", reason="the sanitizer (mirror build --from) is absent")
+    site_import = pytest.importorskip("mirror.site_import", reason="the sanitizer (build --from) is absent")
     site_import.build_from(corpus, tmp_path / "multi")
     pages, assets = single.read_build(tmp_path / "multi")
     _, report = single.write_single(tmp_path / "one", pages, assets)  # gated: raises unless the audit passes
