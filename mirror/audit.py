@@ -72,15 +72,19 @@ def audit_dir(path: Path | str, strict_links: bool = False) -> Report:
     return Report(len(files) + len(links), tuple(findings))
 
 
-def require_pass(path: Path | str, strict_links: bool = False) -> Report:
-    """Raise ``AuditFailed`` (naming the first findings) when ``path`` has any error; else the report."""
+def require_pass(path: Path | str, strict_links: bool = False, label: str | None = None) -> Report:
+    """Raise ``AuditFailed`` (naming the first findings) when ``path`` has any error; else the report.
+
+    ``label`` names ``path`` in the message when it is a temporary folder the user never sees (then
+    the message does not suggest checking it again)."""
     report = audit_dir(path, strict_links=strict_links)
     errors = report.errors
     if errors:
         shown = "; ".join(str(f) for f in errors[:SHOWN_IN_FAILURE])
         more = f" (and {len(errors) - SHOWN_IN_FAILURE} more)" if len(errors) > SHOWN_IN_FAILURE else ""
-        raise AuditFailed(f"{path} failed the audit with {len(errors)} error(s): {shown}{more}. "
-                          f"Run `mirror check {path}` to see every finding.", errors)
+        hint = "" if label else f" Run `mirror check {path}` to see every finding."
+        raise AuditFailed(f"{label or path} failed the audit with {len(errors)} error(s): {shown}{more}.{hint}",
+                          errors)
     return report
 
 
@@ -201,7 +205,8 @@ def summary(report: Report) -> str:
             f"{part('warning', 'warning')}; {external} external link{'' if external == 1 else 's'}.")
 
 
-def format_text(report: Report, show_notes: bool = True) -> str:
+def format_text(report: Report, show_notes: bool = False) -> str:
+    """One line per finding (notes, the external links, only when asked), then the summary."""
     lines = [str(f) for f in report.findings if show_notes or f.severity != "note"]
     return "\n".join(lines + [summary(report)])
 

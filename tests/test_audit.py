@@ -347,8 +347,10 @@ def test_require_pass_returns_the_report_of_a_clean_folder(tmp_path):
 def test_the_build_gate_refuses_a_failing_build_and_keeps_the_old_one(tmp_path):
     out = tmp_path / "site"
     build.write_build(out, {"index.html": page("<p>v1</p>").encode()})
-    with pytest.raises(AuditFailed):
+    with pytest.raises(AuditFailed) as failed:
         build.write_build(out, {"index.html": page("<p>v2</p><script>1</script>").encode()})
+    assert failed.value.message.startswith(f"the new build for {out} (not swapped in) failed the audit with 1 ")
+    assert "mirror check" not in failed.value.message
     assert b"v1" in (out / "index.html").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
@@ -358,7 +360,9 @@ def test_cli_exit_status_text_and_json(tmp_path):
     dirty = write(tmp_path / "dirty", {"index.html": page('<img srcset="https://cdn.example/a.png">')})
     runner = CliRunner()
     ok = runner.invoke(main, ["check", str(clean)])
-    assert ok.exit_code == 0 and ok.output.strip().endswith("0 errors, 0 warnings; 1 external link.")
+    assert ok.exit_code == 0 and ok.output == "Checked 1 file: 0 errors, 0 warnings; 1 external link.\n"
+    listed = runner.invoke(main, ["check", "--show-links", str(clean)])
+    assert "index.html:2 [external-link] <a href> leaves the mirror: https://x.example/" in listed.output
     bad = runner.invoke(main, ["check", str(dirty)])
     assert bad.exit_code == 1
     assert "index.html:2 [remote-load] <img srcset> fetches https://cdn.example/a.png" in bad.output
