@@ -257,8 +257,8 @@ def click_cost_by_size(browser, pages: dict, assets: dict, tmp: Path) -> None:
             work.append(sum(after[k] - before[k] for k in ("RecalcStyleDuration", "LayoutDuration")))
         nodes = metrics()["Nodes"]
         context.close()
-        print(f"  {len(chosen):3} pages, {doc.report.raw / 2**20:5.1f} MiB raw, {nodes:7.0f} nodes: style+layout "
-              f"per click median {statistics.median(work) * 1000:4.0f} ms; wall with polling "
+        print(f"  {len(chosen):3} pages, {doc.report.raw / 2**20:5.1f} MiB raw, {nodes:7.0f} nodes: "
+              f"style+layout per click median {statistics.median(work) * 1000:4.0f} ms; wall with polling "
               f"{statistics.median(times):.3f} s")
 
 
