@@ -218,7 +218,8 @@ def whatwg(browser, tmp: Path) -> None:
     with gzip_static(multi) as multi_url, gzip_static(one) as one_url:
         multi_rows = whatwg_multi_figures(browser, multi_url)
         one_rows = whatwg_one_figures(browser, one_url)
-    print(f"whatwg.org (Chromium, JS off, {RTT_MS} ms RTT, {BYTES_PER_S * 8 / 1e6:g} Mbit/s), seconds:")
+    print(f"whatwg.org (Chromium, JS off, {RTT_MS} ms RTT, {BYTES_PER_S * 8 / 1e6:g} Mbit/s), seconds; "
+          "clicks are wall time with Playwright's polling, which grows with the DOM (style+layout below):")
     for name, figures in (("multi-file", multi_rows), ("one document", one_rows)):
         print(f"  {name:13} " + "; ".join(f"{k} {v:.2f}" for k, v in figures.items()))
     click_cost_by_size(browser, pages, assets, tmp)
