@@ -20,10 +20,10 @@ Choices, each with its reason:
   coding an http onion page travels in: Firefox offers brotli over https only): ~4 s at 2 Mbit/s, the price
   of about ten separate page loads at 400 ms each, more than most readers spend in a site; a deep link
   waits for most of it. ``TOO_BIG_RAW`` (4 MiB of HTML): a page switch re-evaluates ``:has(:target)`` over
-  the whole document; Chromium's own style+layout time per click (bench/single_document.py, whatwg pages)
-  grows from ~16 ms at 1 MiB (35k nodes) to ~70 ms at 4.6 MiB (144k nodes), ~160 ms at 15 MiB and ~290 ms
-  at 27 MiB (905k nodes). Past 4 MiB a switch stops feeling instant (100 ms) on a desktop, and a phone
-  is several times slower.
+  the whole document; Chromium's own style+layout time per click (bench/single_document.py, whatwg pages,
+  two runs on a shared 2-core machine) grows from 13-16 ms at 1 MiB (35k nodes) to 26-68 ms at 4.6 MiB
+  (144k nodes), 80-160 ms at 15 MiB and 130-290 ms at 27 MiB (905k nodes). A phone is several times
+  slower, so past 4 MiB a page switch stops feeling instant (100 ms) for many readers.
 """
 
 from __future__ import annotations
