@@ -36,15 +36,24 @@ def main(verbose: int, quiet: bool) -> None:
               help="With --from: links leaving the mirror become text, stay marked with their host, or stay.")
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("build/site"), show_default=True,
               help="The build directory to write (replaced atomically).")
+@click.option("--single-document", is_flag=True,
+              help="Join every page into one index.html: following links between pages never reaches the server.")
 def build_command(site_dir: Path, source: Path | None, base_url: str | None, external_links: str,
-                  out: Path) -> None:
+                  out: Path, single_document: bool) -> None:
     """Render SITE (or sanitize --from DIR) into OUT, audit it, and swap it in only if it passes."""
     from mirror import build
 
+    if source is None and single_document:
+        from mirror import single
+
+        click.echo("\n".join(single.build_single_site(site_dir, out).lines()))
+        return
     if source is None:
         result = build.build_site(site_dir, out)
         click.echo(f"Built {len(result.files)} file(s) into {out}/ ({result.total_bytes:,} bytes).")
         return
+    if single_document:
+        raise click.UsageError("--single-document does not yet combine with --from; build with --site.")
     from mirror import site_import
 
     with click.progressbar(length=1, label="Sanitizing", file=sys.stderr) as bar:

@@ -6,6 +6,9 @@ Used by the tests that prove "no script ran, nothing was fetched" with a real br
 from __future__ import annotations
 
 import contextlib
+import functools
+import http.server
+import threading
 from dataclasses import dataclass, field
 
 from tests.conftest import need_program
@@ -46,3 +49,27 @@ def chromium(javascript: bool = False):
             yield open_page
         finally:
             browser.close()
+
+
+class _LoggingHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # the test counts requests itself
+        pass
+
+    def do_GET(self):
+        self.server.seen.append(self.path)
+        super().do_GET()
+
+
+@contextlib.contextmanager
+def serve_logged(directory):
+    """Serve ``directory`` on 127.0.0.1; yield ``(server, base_url)``, ``server.seen`` lists request paths."""
+    handler = functools.partial(_LoggingHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

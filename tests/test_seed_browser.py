@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-
 import pytest
 
 from mirror import build
-from tests.browser import chromium
+from tests.browser import chromium, serve_logged
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser
-
-
-class _LoggingHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # the test counts requests itself
-        pass
-
-    def do_GET(self):
-        self.server.seen.append(self.path)
-        super().do_GET()
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     out = tmp_path_factory.mktemp("b") / "site"
     build.build_site(ROOT / "site", out)
-    handler = functools.partial(_LoggingHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve_logged(out) as served:
+        yield served
 
 
 LANDED = """id => {

@@ -1,0 +1,134 @@
+"""A real headless Firefox ESR with Tor Browser's "Safest" preferences, driven over Marionette.
+
+Playwright cannot drive Debian's firefox-esr, so this speaks Marionette's wire protocol (length-prefixed
+JSON over a local TCP socket) directly: navigate, click, back, forward and read the page's state. Marionette's
+own scripts run in a privileged sandbox, so they work while the page's JavaScript is off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.conftest import need_program
+
+SAFEST = {  # Tor Browser's Safest security level, as far as content is concerned
+    "javascript.enabled": False,
+    "svg.disabled": True,
+    "mathml.disabled": True,
+    "gfx.downloadable_fonts.enabled": False,
+}
+QUIET = {  # no traffic of its own, so the test server sees only the reader's requests
+    "marionette.port": 0,
+    "browser.shell.checkDefaultBrowser": False,
+    "app.update.disabledForTesting": True,
+    "network.captive-portal-service.enabled": False,
+    "network.connectivity-service.enabled": False,
+    "network.prefetch-next": False,
+    "network.dns.disablePrefetch": True,
+    "network.http.speculative-parallel-limit": 0,
+    "browser.safebrowsing.malware.enabled": False,
+    "browser.safebrowsing.phishing.enabled": False,
+    "datareporting.policy.dataSubmissionEnabled": False,
+    "toolkit.telemetry.enabled": False,
+}
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+
+
+class MarionetteError(RuntimeError):
+    pass
+
+
+class Firefox:
+    def __init__(self, port: int):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.stream = self.sock.makefile("rb")
+        self.next_id = 0
+        self._read()  # the server's hello
+        self.command("WebDriver:NewSession", {"capabilities": {}})
+
+    def _read(self):
+        size = b""
+        while (char := self.stream.read(1)) != b":":
+            if not char:
+                raise MarionetteError("Firefox closed the Marionette connection")
+            size += char
+        return json.loads(self.stream.read(int(size)))
+
+    def command(self, name: str, params: dict | None = None):
+        self.next_id += 1
+        data = json.dumps([0, self.next_id, name, params or {}]).encode()
+        self.sock.sendall(str(len(data)).encode() + b":" + data)
+        _, _, error, result = self._read()
+        if error:
+            raise MarionetteError(f"{name}: {error}")
+        return result.get("value") if isinstance(result, dict) and "value" in result else result
+
+    def navigate(self, url: str) -> None:
+        self.command("WebDriver:Navigate", {"url": url})
+
+    def click(self, css: str) -> None:
+        element = self.command("WebDriver:FindElement", {"using": "css selector", "value": css})
+        self.command("WebDriver:ElementClick", {"id": element[ELEMENT]})
+
+    def back(self) -> None:
+        self.command("WebDriver:Back")
+
+    def forward(self) -> None:
+        self.command("WebDriver:Forward")
+
+    def evaluate(self, function: str, *args):
+        """Call a JavaScript function source in the page (Marionette's sandbox) and return its result."""
+        return self.command("WebDriver:ExecuteScript",
+                            {"script": f"return ({function})(...arguments)", "args": list(args)})
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, MarionetteError):
+            self.command("WebDriver:DeleteSession")
+        self.sock.close()
+
+
+@contextlib.contextmanager
+def firefox(prefs: dict | None = None, width: int = 1000, height: int = 800):
+    """Yield a ``Firefox`` with Tor Browser's Safest preferences (plus ``prefs``)."""
+    executable = need_program("firefox-esr")
+    profile = Path(tempfile.mkdtemp(prefix="mirror-ff-"))
+    settings = {**QUIET, **SAFEST, **(prefs or {})}
+    lines = [f"user_pref({json.dumps(k)}, {json.dumps(v)});" for k, v in settings.items()]
+    (profile / "user.js").write_text("\n".join(lines) + "\n")
+    env = {**os.environ, "MOZ_HEADLESS_WIDTH": str(width), "MOZ_HEADLESS_HEIGHT": str(height)}
+    command = [executable, "--headless", "--no-remote", "--marionette", "--profile", str(profile),
+               "about:blank"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    browser = None
+    try:
+        browser = Firefox(_wait_for_port(profile / "MarionetteActivePort", process))
+        yield browser
+    finally:
+        if browser:
+            browser.close()
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait_for_port(path: Path, process: subprocess.Popen, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise MarionetteError(f"firefox-esr exited ({process.returncode}) before Marionette started")
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            return int(path.read_text())
+        time.sleep(0.05)
+    raise MarionetteError("Marionette did not start within a minute")
