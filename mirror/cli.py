@@ -32,3 +32,38 @@ def build_command(site_dir: Path, out: Path) -> None:
 
     result = build.build_site(site_dir, out)
     click.echo(f"Built {len(result.files)} file(s) into {out}/ ({result.total_bytes:,} bytes).")
+
+
+@main.group("balance")
+def balance_group() -> None:
+    """One onion address served by several machines (Onionbalance)."""
+
+
+@balance_group.command("init")
+@click.option("--dir", "directory", type=click.Path(path_type=Path),
+              help="Where to write the keys and config  [default: ~/.local/state/mirror/balance].")
+@click.option("--backends", "count", type=click.IntRange(0, 10), default=0, help="New backends to make keys for.")
+@click.option("--backend", "addresses", multiple=True, metavar="ADDRESS.onion", help="An existing backend (repeat).")
+def balance_init_command(directory: Path | None, count: int, addresses: tuple[str, ...]) -> None:
+    """Create the frontend identity, Onionbalance's config.yaml and each backend's files."""
+    from mirror import balance
+
+    plan = balance.init(directory or balance.default_directory(), new_backends=count, addresses=addresses)
+    click.echo("\n".join(plan.instructions()))
+
+
+@balance_group.command("run")
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="Onionbalance's config.yaml  [default: ~/.local/state/mirror/balance/config.yaml].")
+@click.option("--control-port", type=int, help="The ControlPort of the tor Onionbalance publishes through.")
+@click.option("--control-socket", type=click.Path(path_type=Path), help="Or that tor's ControlSocket.")
+@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to the first upload.")
+def balance_run_command(config_file: Path | None, control_port, control_socket, timeout: float) -> None:
+    """Run Onionbalance for the frontend and keep it running until Ctrl-C."""
+    from mirror import balance, balancer
+    from mirror.cli_balance import Reporter, stop_on_signal
+
+    with Reporter() as report:
+        balancer.run(config_file or balance.default_directory() / balance.CONFIG, stop_on_signal(), on_event=report,
+                     control_port=control_port, control_socket=control_socket, timeout=timeout)
+    click.echo("Stopped.")
