@@ -171,8 +171,24 @@ def prepare_backend(hs_dir: Path, secret: bytes, frontend: str) -> str:
     return fill_backend_dir(hs_dir, secret, frontend)
 
 
+def check_backend(key_file: Path | None, private: bool, pow_defenses: bool, attached: bool) -> None:
+    """Refuse the options ``mirror onion --balance-backend`` cannot honour, saying why."""
+    if key_file is None:
+        raise BalanceError("a backend needs the fixed identity Onionbalance's config names: pass --key "
+                           f"backend-N/{keys.SECRET_FILE} from `mirror balance init`.")
+    if private:
+        raise BalanceError("Onionbalance cannot serve a private (client-authorized) onion service; "
+                           "drop --private or --balance-backend.")
+    if pow_defenses:
+        raise BalanceError("Onionbalance 0.2.4 does not copy pow-params into the frontend's descriptor, so "
+                           "clients would never solve a puzzle; drop --pow or --balance-backend.")
+    if attached:
+        raise BalanceError("--balance-backend launches its own tor (the service needs ob_config beside its "
+                           "keys, in a folder that tor reads); drop --control-port/--control-socket.")
+
+
 def publish_backend(controller, hs_dir: Path, target: str, secret: bytes, frontend: str, *,
-                    pow_defenses: bool = False, on_event=None, timeout: float = 120) -> str:
+                    on_event=None, timeout: float = 120) -> str:
     """Publish the backend ``secret`` as an Onionbalance instance of ``frontend`` in the tor behind
     ``controller`` (SETCONF of a HiddenServiceDir service, so ob_config sits beside its keys); return its
     service id once a directory holds its descriptor."""
@@ -188,7 +204,7 @@ def publish_backend(controller, hs_dir: Path, target: str, secret: bytes, fronte
     controller.add_event_listener(events.put, EventType.HS_DESC)
     try:
         try:
-            controller.set_options(list(backend_options(hs_dir, target, pow_defenses=pow_defenses).items()))
+            controller.set_options(list(backend_options(hs_dir, target).items()))
         except stem.ControllerError as e:
             raise BalanceError(f"tor refused the backend service in {hs_dir}: {e}.") from e
         await_upload(events, service_id, on_event, timeout)
@@ -197,14 +213,11 @@ def publish_backend(controller, hs_dir: Path, target: str, secret: bytes, fronte
     return service_id
 
 
-def backend_options(hs_dir: Path, target: str, *, pow_defenses: bool = False) -> dict[str, str]:
+def backend_options(hs_dir: Path, target: str) -> dict[str, str]:
     """The torrc options that publish ``hs_dir`` as an Onionbalance instance forwarding port 80 to
     ``target`` (``unix:PATH`` or ``HOST:PORT``). Order matters: HiddenServiceDir comes first."""
-    options = {"HiddenServiceDir": str(hs_dir), "HiddenServicePort": f"{VIRTUAL_PORT} {target}",
-               "HiddenServiceOnionbalanceInstance": "1"}
-    if pow_defenses:
-        options["HiddenServicePoWDefensesEnabled"] = "1"
-    return options
+    return {"HiddenServiceDir": str(hs_dir), "HiddenServicePort": f"{VIRTUAL_PORT} {target}",
+            "HiddenServiceOnionbalanceInstance": "1"}
 
 
 def torrc_lines(options: dict[str, str]) -> list[str]:

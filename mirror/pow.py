@@ -1,10 +1,10 @@
 """Tor's proof-of-work defence for onion services (``mirror onion --pow``).
 
 Owns: telling whether a tor can do it (a tor we launch: ``tor --list-modules`` says ``pow: yes``; a tor we
-attach to: version 0.4.8 or later and the option known to it), switching it on (torrc
-``HiddenServicePoWDefensesEnabled 1``, or the ``ADD_ONION`` keywords ``PoWDefensesEnabled=1`` with optional
-``PoWQueueRate``/``PoWQueueBurst``: stem 1.8.2 has no argument for them, so they ride after the key in
-``key_content``) and reading the ``pow-params`` line back from the service's descriptor as a client sees it.
+attach to: version 0.4.8 or later and the option known to it), switching it on (the ``ADD_ONION`` keywords
+``PoWDefensesEnabled=1``, optional ``PoWQueueRate``/``PoWQueueBurst``: stem 1.8.2 has no argument for them,
+so they ride after the key in ``key_content``; a torrc service takes ``HiddenServicePoWDefensesEnabled 1``)
+and reading the ``pow-params`` line back from the service's descriptor as a client sees it.
 
 Must never: claim the defence is on when tor cannot do it (the caller gets a TorError that says why).
 """
@@ -62,16 +62,6 @@ def key_content(key_blob: str, **queue) -> str:
     """``key_content`` for stem's create_ephemeral_hidden_service(key_type="ED25519-V3", ...): the key, then
     the keywords (stem writes ``ADD_ONION ED25519-V3:<key_content> ...`` verbatim)."""
     return " ".join([key_blob, *keywords(**queue)])
-
-
-def torrc_options(queue_rate: int | None = None, queue_burst: int | None = None) -> dict[str, str]:
-    """The torrc options (after HiddenServiceDir) that switch the defence on for that service."""
-    options = {OPTION: "1"}
-    if queue_rate is not None:
-        options["HiddenServicePoWQueueRate"] = str(int(queue_rate))
-    if queue_burst is not None:
-        options["HiddenServicePoWQueueBurst"] = str(int(queue_burst))
-    return options
 
 
 def refused(error: stem.ControllerError) -> TorError:
