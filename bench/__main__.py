@@ -1,13 +1,14 @@
-"""Run every benchmark module in bench/ (each has a main())."""
+"""Run every benchmark module in bench/ in turn (``make bench``); ``python -m bench NAME...`` runs some."""
 
 import importlib
 import pkgutil
 import sys
-from pathlib import Path
+
+import bench
 
 only = set(sys.argv[1:])
-for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
-    if info.name.startswith("_") or (only and info.name not in only):
+for module in sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_")):
+    if only and module not in only:
         continue
-    print(f"== bench.{info.name}", flush=True)
-    importlib.import_module(f"bench.{info.name}").main()
+    print(f"== bench.{module}", flush=True)
+    importlib.import_module(f"bench.{module}").main([])

@@ -52,7 +52,8 @@ def screenshots(html_path: Path, out_dir: Path) -> list[Path]:
     return shots
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
     times = cold_build_seconds()
     print(f"cold build (python -m mirror build, whole process): median {statistics.median(times):.3f} s, "
           f"min {min(times):.3f} s over {len(times)} runs")
@@ -64,8 +65,8 @@ def main() -> None:
         print(f"page: raw {s['raw']:,} B, gzip {s['gzip']:,} B, brotli {s['brotli']:,} B; plain text "
               f"{s['text']:,} B, brotli {s['text_brotli']:,} B; page/text brotli ratio "
               f"{s['brotli'] / s['text_brotli']:.3f} (goal <= 1.15)")
-        if "--screenshots" in sys.argv:
-            out = Path(sys.argv[sys.argv.index("--screenshots") + 1])
+        if "--screenshots" in argv:
+            out = Path(argv[argv.index("--screenshots") + 1])
             for shot in screenshots(page, out):
                 print(f"screenshot: {shot}")
 

@@ -74,7 +74,7 @@ def write_build(out: Path, files: dict[str, bytes], csp: dict[str, str] | None =
 def write_metadata(root: Path, files: dict[str, bytes], csp: dict[str, str]) -> None:
     manifest = {"files": {}}
     for rel, data in sorted(files.items()):
-        ctype = content_type(rel)
+        ctype = content_type(rel, data)
         entry = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "type": ctype}
         if rel in csp:
             entry["csp"] = csp[rel]
@@ -96,9 +96,12 @@ def _write_variants(root: Path, rel: str, data: bytes, ctype: str) -> dict:
     return variants
 
 
-def content_type(rel: str) -> str:
+def content_type(rel: str, data: bytes = b"<") -> str:
+    """The type from the name; an extensionless page is HTML when it has a tag, else plain text."""
     guessed, _ = mimetypes.guess_type(rel, strict=False)
-    ctype = guessed or ("text/html" if "." not in rel.rsplit("/", 1)[-1] else "application/octet-stream")
+    if guessed is None and "." not in rel.rsplit("/", 1)[-1]:
+        guessed = "text/html" if b"<" in data else "text/plain"
+    ctype = guessed or "application/octet-stream"
     return f"{ctype}; charset=utf-8" if ctype.startswith("text/") else ctype
 
 

@@ -6,9 +6,6 @@ instructions to stdout. No logic about Onionbalance or tor lives here.
 
 from __future__ import annotations
 
-import signal
-import threading
-
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
@@ -53,10 +50,3 @@ class Reporter:
         click.echo(f"Reachable at {running.url} (first frontend descriptor uploaded after {running.seconds:.1f} s; "
                    f"Onionbalance pid {running.pid}).\nCtrl-C stops.")
 
-
-def stop_on_signal() -> threading.Event:
-    """An event set by SIGTERM or Ctrl-C, so `mirror balance run` ends cleanly with status 0."""
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop

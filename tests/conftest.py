@@ -47,3 +47,6 @@ def seed_text() -> str:
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     return need_program("chromium")
+
+
+pytest_plugins = ["tests.tor_fixtures"]

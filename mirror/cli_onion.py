@@ -1,0 +1,71 @@
+"""The terminal side of `mirror onion`: progress bars for bootstrap and publication, then what to tell readers.
+
+Owns: turning onion.py's events into output. Progress goes to stderr, the address and instructions to
+stdout (so a script can read them). No logic about tor lives here.
+"""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+
+from mirror.onion import Published
+
+
+class Reporter:
+    """The ``on_event`` callback of ``onion.run``, as a context manager that closes its progress bars."""
+
+    def __init__(self):
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[note]}"),
+                                 console=Console(stderr=True), transient=True)
+        self.tasks: dict[str, int] = {}
+        self.announced = False
+
+    def __enter__(self) -> Reporter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def __call__(self, kind: str, detail) -> None:
+        if kind == "bootstrap":
+            percent, summary = detail
+            self._bar("Bootstrapping tor", percent, 100, summary)
+        elif kind == "publish":
+            uploaded, tried = detail
+            self._bar("Publishing", uploaded, max(tried, 1), f"{uploaded} of {tried} directories")
+        elif kind == "published":
+            self._published(detail)
+        elif kind == "restart":
+            click.echo(f"Restart: {detail}.", err=True)
+
+    def _bar(self, name: str, done: int, total: int, note: str) -> None:
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(name, total=total, note=note)
+        self.progress.update(self.tasks[name], completed=done, total=total, note=note)
+
+    def _published(self, published: Published) -> None:
+        for task in self.tasks.values():
+            self.progress.remove_task(task)
+        self.tasks.clear()
+        if self.announced:
+            click.echo(f"Republished {published.address}.", err=True)
+            return
+        self.announced = True
+        lines = [f"Reachable at {published.url}"]
+        if published.curl_command:
+            lines.append(f"Fetch it through the private network:\n  {published.curl_command}")
+        lines += ["For a clearnet HTTPS copy of this mirror, send this header:",
+                  f"  {published.onion_location_header}",
+                  "or put this tag in its <head>:",
+                  f"  {published.onion_location_meta}"]
+        if published.reader_key:
+            key = published.reader_key
+            lines += ["Private mirror: a reader needs this key.",
+                      f"  In Tor Browser, when asked for the onion's key, paste:  {key.private}",
+                      "  For a tor client, put this line in NAME.auth_private in its ClientOnionAuthDir:",
+                      f"  {key.auth_private_line(published.service_id)}"]
+        lines.append("Ctrl-C stops.")
+        click.echo("\n".join(lines))

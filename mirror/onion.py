@@ -1,0 +1,351 @@
+"""Publish a build directory as a Tor v3 onion service with stem, and keep it up.
+
+Owns: the ephemeral ED25519-V3 service (``ADD_ONION`` through stem), waiting for its descriptor with HS_DESC
+progress, the persistent identity (``--key FILE``, tor's ``hs_ed25519_secret_key`` format via keys.py), v3
+client authorization (``--private``: the reader's x25519 key pair), and supervision: a dead tor or server is
+restarted and the same address republished.
+
+Must never: print (progress goes to the ``on_event`` callback), log or write a secret key anywhere but the
+key file the user named, put a key inside a build directory, or publish a build that fails the audit.
+
+Events passed to ``on_event(kind, detail)``: ``"bootstrap"`` (percent, summary), ``"publish"`` (uploads,
+attempts), ``"published"`` (a :class:`Published`), ``"restart"`` (a sentence).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import queue
+import socket
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import nacl.exceptions
+import nacl.public
+import stem
+from stem.control import EventType
+
+from mirror import keys
+from mirror import tor as torlib
+from mirror.errors import KeyFileError, PublishError, TorError
+
+log = logging.getLogger(__name__)
+
+VIRTUAL_PORT = 80
+OnEvent = Callable[[str, object], None]
+
+
+@dataclass(frozen=True)
+class ReaderKey:
+    """A reader's x25519 key pair for v3 client authorization (base32, no padding, as tor writes them)."""
+
+    private: str  # what the reader pastes into Tor Browser
+    public: str  # what the service is given (ClientAuthV3)
+
+    def auth_private_line(self, service_id: str) -> str:
+        """The line a tor client puts in a file in its ClientOnionAuthDir (``NAME.auth_private``)."""
+        return f"{service_id}:descriptor:x25519:{self.private}"
+
+    @classmethod
+    def generate(cls) -> ReaderKey:
+        return cls.from_private(bytes(nacl.public.PrivateKey.generate()))
+
+    @classmethod
+    def from_private(cls, raw: bytes) -> ReaderKey:
+        public = bytes(nacl.public.PrivateKey(raw).public_key)
+        return cls(_b32(raw), _b32(public))
+
+    def private_base64(self) -> str:
+        """The private key as tor's ONION_CLIENT_AUTH_ADD wants it."""
+        return base64.b64encode(base64.b32decode(self.private + "====")).decode()
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published onion service, and what to tell readers and operators about it."""
+
+    service_id: str
+    reader_key: ReaderKey | None = None
+    socks_port: int | None = None  # the private network's client, with --testnet
+
+    @property
+    def address(self) -> str:
+        return f"{self.service_id}.onion"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}/"
+
+    @property
+    def onion_location_header(self) -> str:
+        return f"Onion-Location: {self.url}"
+
+    @property
+    def onion_location_meta(self) -> str:
+        return f'<meta http-equiv="onion-location" content="{self.url}">'
+
+    @property
+    def curl_command(self) -> str | None:
+        if self.socks_port is None:
+            return None
+        return f"curl --socks5-hostname 127.0.0.1:{self.socks_port} {self.url}"
+
+
+def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey | None = None,
+            on_event: OnEvent | None = None, timeout: float = 60) -> str:
+    """Add the onion service for ``secret_key`` pointing at ``target``; return its service id once at
+    least one HSDir has its descriptor."""
+    events: queue.Queue = queue.Queue()
+    controller.add_event_listener(events.put, EventType.HS_DESC)
+    try:
+        try:
+            response = controller.create_ephemeral_hidden_service(
+                {VIRTUAL_PORT: target}, key_type="ED25519-V3", key_content=keys.tor_key_blob(secret_key),
+                discard_key=True, await_publication=False,
+                client_auth_v3=reader_key.public if reader_key else None)
+        except stem.ControllerError as e:
+            raise PublishError(f"tor refused the onion service: {e}.") from e
+        expected = keys.onion_address(keys.public_key(secret_key)).removesuffix(".onion")
+        if response.service_id != expected:
+            raise PublishError(f"tor published {response.service_id}, not the key's address {expected}.")
+        await_upload(events, response.service_id, on_event, timeout)
+    finally:
+        controller.remove_event_listener(events.put)
+    return response.service_id
+
+
+def await_upload(events: queue.Queue, service_id: str, on_event: OnEvent | None, timeout: float) -> None:
+    """Wait for the first HS_DESC UPLOADED of ``service_id`` (tor may report its address as UNKNOWN, so
+    an UPLOADED counts when its directory was one we saw an UPLOAD to)."""
+    deadline = time.monotonic() + timeout
+    directories, uploaded, failed = set(), 0, []
+    while True:
+        try:
+            event = events.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise PublishError(f"the onion service's descriptor reached no directory within {timeout:g} s "
+                               f"({len(directories)} upload(s) tried; failures: {', '.join(failed) or 'none'}).")
+        if event.action == "UPLOAD" and event.address == service_id:
+            directories.add(event.directory_fingerprint)
+        elif event.action == "UPLOADED" and event.directory_fingerprint in directories:
+            uploaded += 1
+        elif event.action == "FAILED" and event.directory_fingerprint in directories:
+            failed.append(f"{event.directory_fingerprint[:8]} ({event.reason})")
+        else:
+            continue
+        if on_event:
+            on_event("publish", (uploaded, len(directories)))
+        if uploaded:
+            return
+
+
+def load_secret_key(key_file: Path | None, build_dir: Path) -> bytes:
+    """The service's identity: from ``key_file`` (created 0600 when missing) or fresh for this run."""
+    if key_file is None:
+        return keys.generate_secret_key()
+    key_file = Path(key_file)
+    if key_file.resolve().is_relative_to(Path(build_dir).resolve()):
+        raise KeyFileError(f"{key_file} is inside the build directory {build_dir}, which is published; "
+                           "keep the key elsewhere (for example ~/.config/mirror/onion.key).")
+    if key_file.exists():
+        return keys.read_secret_key(key_file)
+    secret = keys.generate_secret_key()
+    keys.write_secret_key(key_file, secret)
+    log.info("new onion identity saved in %s (mode 0600)", key_file)
+    return secret
+
+
+def load_reader_key(key_file: Path | None) -> ReaderKey:
+    """The reader's key pair: kept beside ``--key FILE`` (``FILE.auth_private``, 0600) so readers keep
+    their key across restarts; fresh for this run without --key."""
+    if key_file is None:
+        return ReaderKey.generate()
+    path = Path(f"{key_file}.auth_private")
+    if not path.exists():
+        reader = ReaderKey.generate()
+        _write_private(path, reader.auth_private_line("-") + "\n")
+        return reader
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise KeyFileError(f"{path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`.")
+    try:
+        raw = base64.b32decode(path.read_text().strip().rsplit(":", 1)[-1] + "====")
+        return ReaderKey.from_private(raw)
+    except (ValueError, nacl.exceptions.CryptoError) as e:
+        raise KeyFileError(f"{path} does not hold a reader's x25519 key; move it away to make a new one.") from e
+
+
+class OnionMirror:
+    """The server, the tor and the onion service of one build directory, kept alive together."""
+
+    def __init__(self, build_dir: Path, state_dir: Path, *, key_file: Path | None = None, private: bool = False,
+                 network: dict | None = None, control_port: int | None = None, control_socket: Path | None = None,
+                 password: str | None = None, timeout: float = 120, on_event: OnEvent | None = None):
+        self.build_dir, self.state_dir = Path(build_dir), Path(state_dir)
+        self.network, self.timeout = network, timeout
+        self.attach = dict(control_port=control_port, control_socket=control_socket, password=password)
+        self.on_event = on_event or (lambda kind, detail: None)
+        self.secret_key = load_secret_key(key_file, self.build_dir)
+        self.reader_key = load_reader_key(key_file) if private else None
+        self.server = None
+        self.tor: torlib.Tor | None = None
+        self.published: Published | None = None
+
+    def start(self) -> Published:
+        check_build(self.build_dir)
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.server = start_server(self.build_dir, self.state_dir / "http.sock")
+        self.tor = self._connect_tor()
+        self._publish()
+        return self.published
+
+    def _connect_tor(self) -> torlib.Tor:
+        progress = lambda percent, summary: self.on_event("bootstrap", (percent, summary))  # noqa: E731
+        if self.attach["control_port"] or self.attach["control_socket"]:
+            return torlib.attach(**self.attach, on_progress=progress, timeout=self.timeout)
+        return torlib.launch(self.state_dir / "tor", self.network, on_progress=progress, timeout=self.timeout)
+
+    def _publish(self) -> None:
+        service_id = publish(self.tor.controller, f"unix:{self.server.socket_path}", self.secret_key,
+                             reader_key=self.reader_key, on_event=self.on_event, timeout=self.timeout)
+        self.published = Published(service_id, self.reader_key)
+        self.on_event("published", self.published)
+
+    def check(self) -> None:
+        """One round of supervision: restart a dead server or tor and republish the same address."""
+        if not server_alive(self.server):
+            self.on_event("restart", "the server stopped; restarting it")
+            self.server.stop()
+            self.server = start_server(self.build_dir, self.state_dir / "http.sock")
+        if not self.tor.alive():
+            self.on_event("restart", "tor stopped; restarting it and republishing the same address")
+            self.tor = self.tor.restart()
+            self._publish()
+
+    def run(self, stop: threading.Event, interval: float = 0.5) -> None:
+        """Supervise until ``stop`` is set."""
+        while not stop.wait(interval):
+            self.check()
+
+    def close(self) -> None:
+        """Remove the service, stop the tor we launched (never an attached one) and the server."""
+        if self.tor is not None:
+            if self.published and not self.tor.launched and self.tor.alive():
+                try:
+                    self.tor.controller.remove_ephemeral_hidden_service(self.published.service_id)
+                except stem.ControllerError:
+                    pass
+            self.tor.close()
+            self.tor = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def __enter__(self) -> OnionMirror:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def run(build_dir: Path, stop: threading.Event, *, testnet: bool = False, state_dir: Path | None = None,
+        on_event: OnEvent | None = None, **options) -> None:
+    """``mirror onion``: publish ``build_dir`` (into a private network with ``testnet``) until ``stop``."""
+    from mirror.testnet import Testnet
+
+    if testnet:
+        say = on_event or (lambda kind, detail: None)
+        with Testnet() as net:
+            def announce(kind: str, detail) -> None:
+                if kind == "published":  # announce only once the private network's client can fetch it
+                    detail = replace(detail, socks_port=net.socks_port)
+                    if detail.reader_key:  # the demo's client is the authorized reader
+                        net.controller.msg(f"ONION_CLIENT_AUTH_ADD {detail.service_id} "
+                                           f"x25519:{detail.reader_key.private_base64()}")
+                    await_reachable(detail.url, net.socks_port, options.get("timeout", 120))
+                say(kind, detail)
+
+            _run(build_dir, stop, net.root / "service", network=net.tor_options(), on_event=announce, **options)
+        return
+    _run(build_dir, stop, state_dir or default_state_dir(), on_event=on_event, **options)
+
+
+def _run(build_dir, stop, state_dir, **options) -> None:
+    with OnionMirror(build_dir, state_dir, **options) as mirror:
+        mirror.start()
+        mirror.run(stop)
+
+
+def await_reachable(url: str, socks_port: int, timeout: float) -> None:
+    """Fetch ``url`` through the SOCKS port until it answers 200, or raise PublishError."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    proxies = {"http": f"socks5h://127.0.0.1:{socks_port}"}
+    problem = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            if (status := requests.get(url, proxies=proxies, timeout=10).status_code) == 200:
+                return
+            problem = f"HTTP {status}"
+        except requests.RequestException as e:
+            problem = str(e)
+        time.sleep(0.5)
+    raise PublishError(f"{url} was published but did not answer through 127.0.0.1:{socks_port} "
+                       f"within {timeout:g} s ({problem}).")
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state"
+    return Path(base) / "mirror"
+
+
+def check_build(build_dir: Path) -> None:
+    """Refuse a directory that is not a build or fails the audit."""
+    from mirror.build import gate
+
+    if not (build_dir / "index.html").is_file():
+        raise TorError(f"{build_dir} has no index.html; build it first (mirror build) or name a build directory.")
+    gate(build_dir)
+
+
+def start_server(build_dir: Path, socket_path: Path):
+    from mirror import serve
+
+    socket_path.unlink(missing_ok=True)
+    return serve.start(build_dir, socket_path=socket_path)
+
+
+def server_alive(server) -> bool:
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.settimeout(1)
+        try:
+            probe.connect(str(server.socket_path))
+        except OSError:
+            return False
+    return True
+
+
+def _b32(raw: bytes) -> str:
+    return base64.b32encode(raw).decode().rstrip("=")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a new 0600 file atomically (never overwriting)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.link(tmp, path)
+    except FileExistsError:
+        raise KeyFileError(f"{path} already exists; refusing to overwrite it.") from None
+    finally:
+        os.unlink(tmp)

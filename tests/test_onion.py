@@ -1,0 +1,196 @@
+"""mirror/onion.py and tor.py on a real private Tor network (one per session, see tests/tor_fixtures.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+import requests
+
+from mirror import onion
+from mirror.build import build_site
+from mirror.errors import KeyFileError, TorError
+from mirror.testnet import free_ports
+from tests.conftest import ROOT
+from tests.tor_fixtures import fetch
+
+pytestmark = pytest.mark.tor
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The seed page, built from site/ (the test fetches it back through tor and compares bytes)."""
+    return build_site(ROOT / "site", tmp_path_factory.mktemp("build") / "site").out
+
+
+def page_of(site) -> bytes:
+    return (site / "index.html").read_bytes()
+
+
+def start(site, state, testnet, **options) -> onion.OnionMirror:
+    mirror = onion.OnionMirror(site, state, network=testnet.tor_options(), timeout=60, **options)
+    mirror.start()
+    return mirror
+
+
+def test_published_page_fetched_through_testnet_equals_the_build(site, tmp_path, testnet):
+    events = []
+    mirror = start(site, tmp_path / "state", testnet, on_event=lambda kind, detail: events.append(kind))
+    with mirror:
+        response = fetch(mirror.published.url, testnet.socks_port)
+        assert response.status_code == 200
+        assert response.content == (site / "index.html").read_bytes()
+    assert {"bootstrap", "publish", "published"} <= set(events)
+    assert not (tmp_path / "state/tor/data/lock").exists() or mirror.tor is None
+
+
+def test_key_file_keeps_the_address_across_restarts_and_is_private(site, tmp_path, testnet):
+    key = tmp_path / "keys/onion.key"
+    with start(site, tmp_path / "a", testnet, key_file=key) as first:
+        address = first.published.address
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert key.read_bytes().startswith(b"== ed25519v1-secret: type0 ==\0\0\0") and key.stat().st_size == 96
+    with start(site, tmp_path / "b", testnet, key_file=key) as second:
+        assert second.published.address == address
+        assert fetch(second.published.url, testnet.socks_port).content == page_of(site)
+    key.chmod(0o644)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        onion.OnionMirror(site, tmp_path / "c", key_file=key)
+
+
+def test_key_file_inside_the_build_is_refused(site, tmp_path):
+    with pytest.raises(KeyFileError, match="inside the build directory"):
+        onion.OnionMirror(site, tmp_path, key_file=site / "onion.key")
+
+
+def test_private_mirror_needs_the_readers_key(site, tmp_path, testnet):
+    client = testnet.controller
+    with start(site, tmp_path / "state", testnet, private=True) as mirror:
+        published = mirror.published
+        with pytest.raises(requests.RequestException):
+            fetch(published.url, testnet.socks_port, timeout=20)
+        client.msg(f"ONION_CLIENT_AUTH_ADD {published.service_id} x25519:{published.reader_key.private_base64()}")
+        try:
+            assert fetch_until_ok(published.url, testnet.socks_port, 30).content == page_of(site)
+        finally:
+            client.msg(f"ONION_CLIENT_AUTH_REMOVE {published.service_id}")
+    line = published.reader_key.auth_private_line(published.service_id)
+    assert line.startswith(f"{published.service_id}:descriptor:x25519:") and len(line.rsplit(":", 1)[1]) == 52
+
+
+def test_killed_tor_is_restarted_and_same_address_reachable_within_30s(site, tmp_path, testnet):
+    restarts = []
+    with start(site, tmp_path / "state", testnet, on_event=lambda k, d: restarts.append(d) if k == "restart"
+               else None) as mirror:
+        address = mirror.published.address
+        stop = threading.Event()
+        supervisor = threading.Thread(target=mirror.run, args=(stop,), kwargs={"interval": 0.2})
+        supervisor.start()
+        try:
+            os.kill(mirror.tor.process.pid, signal.SIGKILL)
+            began = time.monotonic()
+            response = fetch_until_ok(f"http://{address}/", testnet.socks_port, 30)
+            assert time.monotonic() - began < 30 and response.content == page_of(site)
+            assert mirror.published.address == address
+            assert any("tor stopped" in r for r in restarts)
+        finally:
+            stop.set()
+            supervisor.join()
+
+
+def test_unreachable_network_ends_with_a_clear_error_within_the_timeout(site, tmp_path):
+    dead_port, = free_ports(1)
+    network = {"TestingTorNetwork": "1", "UseDefaultFallbackDirs": "0", "GeoIPFile": "", "GeoIPv6File": "",
+               "DirAuthority": f"nowhere orport={dead_port} no-v2 v3ident={'A' * 40} 127.0.0.1:{dead_port} "
+                               f"{'B' * 40}"}
+    began = time.monotonic()
+    with pytest.raises(TorError, match=r"did not finish bootstrapping within 6 s .*reachable"):
+        with onion.OnionMirror(site, tmp_path, network=network, timeout=6) as mirror:
+            mirror.start()
+    assert time.monotonic() - began < 12
+
+
+def test_launch_refuses_the_public_network_under_tests(tmp_path):
+    from mirror import tor
+
+    with pytest.raises(TorError, match="public Tor network"):
+        tor.launch(tmp_path, None, timeout=1)
+
+
+def test_published_tells_operators_the_onion_location():
+    published = onion.Published("a" * 56, socks_port=9050)
+    assert published.onion_location_header == f"Onion-Location: http://{'a' * 56}.onion/"
+    assert published.onion_location_meta == f'<meta http-equiv="onion-location" content="http://{"a" * 56}.onion/">'
+    assert published.curl_command == f"curl --socks5-hostname 127.0.0.1:9050 http://{'a' * 56}.onion/"
+
+
+def fetch_until_ok(url: str, socks_port: int, within: float) -> requests.Response:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            response = fetch(url, socks_port, timeout=max(1, deadline - time.monotonic()))
+            if response.status_code == 200:
+                return response
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.3)
+
+
+def test_cli_onion_testnet_prints_a_working_curl_command_and_exits_0_on_sigterm(site):
+    import re
+    import subprocess
+    import sys
+
+    from tests.tor_fixtures import CLI_BOOT, children
+
+    began = time.monotonic()
+    cli = subprocess.Popen([sys.executable, "-c", CLI_BOOT, "onion", "--testnet", str(site)], text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=os.path.dirname(os.path.dirname(
+                               os.path.abspath(__file__))))
+    try:
+        out = ""
+        while "Ctrl-C stops." not in out:
+            line = cli.stdout.readline()
+            assert line, f"mirror onion ended early: {cli.stderr.read()}"
+            out += line
+        reachable = time.monotonic() - began
+        socks, url = re.search(r"curl --socks5-hostname 127\.0\.0\.1:(\d+) (http://\S+\.onion/)", out).groups()
+        assert "Onion-Location: " + url in out and f'content="{url}"' in out
+        assert fetch(url, int(socks)).content == page_of(site)
+        tors = children(cli.pid)
+        assert len(tors) >= 6 and reachable < 60  # the bench measures it; 2 shared cores vary
+    finally:
+        cli.send_signal(signal.SIGTERM)
+        status = cli.wait(20)
+        cli.stdout.close()
+        cli.stderr.close()
+    assert status == 0
+    assert not [pid for pid in tors if os.path.exists(f"/proc/{pid}")]
+
+
+@pytest.mark.browser
+def test_firefox_esr_with_safest_prefs_reads_the_onion_and_nothing_else(site, tmp_path, testnet):
+    from stem.control import EventType
+
+    from tests.conftest import need_program
+    from tests.reader import screenshot
+
+    firefox = need_program("firefox-esr")
+    streams = []
+    listener = lambda event: streams.append(event)  # noqa: E731
+    with start(site, tmp_path / "state", testnet) as mirror:
+        testnet.controller.add_event_listener(listener, EventType.STREAM)
+        try:
+            shot = screenshot(firefox, mirror.published.url, testnet.socks_port, tmp_path)
+        finally:
+            testnet.controller.remove_event_listener(listener)
+        address = mirror.published.address
+    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 1000
+    # The client tor's own directory fetches (purpose DIR_FETCH, to "<relay>.exit") are not the reader's.
+    own = {e.id for e in streams if e.purpose in ("DIR_FETCH", "DIR_UPLOAD")}
+    reader = [(e.status, e.target_address, e.target_port) for e in streams if e.id not in own]
+    assert ("SUCCEEDED", address, 80) in reader
+    assert {(target, port) for _, target, port in reader} == {(address, 80)}, reader

@@ -1,0 +1,118 @@
+"""The nginx engine: Debian's nginx with mirror's config answers like the embedded server."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from mirror import nginx, serve
+from tests.conftest import need_program
+from tests.servekit import ELEVEN, PAGE, fetch, write_site
+
+COMPARED = ("content-type", "cache-control", "content-security-policy", "x-content-type-options",
+            "referrer-policy", "x-frame-options", "cross-origin-resource-policy", "etag", "vary",
+            "content-encoding", "location", "content-range", "last-modified")
+REQUESTS = [
+    ("/", {}), ("/index.html", {}), ("/about", {}), ("/docs/", {}), ("/style.css", {}), ("/pixel.png", {}),
+    ("/file", {}), ("/large.bin", {"range": "bytes=10-19"}), ("/no/such/page", {}), ("/404.html", {}),
+    ("/", {"accept_encoding": "gzip, deflate, br"}), ("/", {"accept_encoding": "gzip"}),
+    ("/style.css", {"accept_encoding": "br;q=0, gzip"}), ("/file", {"range": "bytes=0-3"}),
+    ("/file", {"range": "bytes=-3"}), ("/.mirror/manifest.json", {}), ("/.htpasswd", {}),
+    ("/docs/.env", {}),
+]
+HOSTILE = ["/%2e%2e/secret.txt", "/../secret.txt", "/%252e%252e/secret.txt", "/..%5csecret.txt", "//secret.txt",
+           "/docs/..%2f..%2fsecret.txt", "/%c0%ae%c0%ae/secret.txt", "/.mirror/gz/index.html.gz"]
+
+
+@pytest.fixture(scope="module")
+def site():
+    need_program("nginx")
+    base = Path(tempfile.mkdtemp(prefix="mirror-nginx-test-"))
+    base.chmod(0o755)  # as root, nginx's workers run as nobody and must be able to read the build
+    root = base / "site"
+    write_site(root)
+    (base / "secret.txt").write_bytes(b"TOPSECRET")
+    (root / ".htpasswd").write_bytes(b"TOPSECRET")
+    (root / "docs" / ".env").write_bytes(b"TOPSECRET")
+    yield root
+    shutil.rmtree(base)
+
+
+@pytest.fixture(scope="module")
+def both(site):
+    with serve.start(site) as embedded, nginx.start(site) as engine:
+        yield embedded, engine
+
+
+def test_nginx_answers_like_the_embedded_server(both):
+    embedded, engine = both
+    for path, headers in REQUESTS:
+        ours, theirs = fetch(embedded, path, **headers), fetch(engine, path, **headers)
+        assert ours.status == theirs.status, path
+        assert ours.body == theirs.body, path
+        for name in COMPARED:
+            assert ours.header(name) == theirs.header(name), (path, headers, name)
+        assert b"TOPSECRET" not in theirs.body
+
+
+def test_nginx_refuses_what_the_embedded_server_refuses(both):
+    """Both give a 4xx (nginx with its own error page) and neither leaks the file beside the build."""
+    for path in HOSTILE:
+        for server in both:
+            r = fetch(server, path)
+            assert 400 <= r.status < 500 and b"TOPSECRET" not in r.body, (path, server)
+
+
+def test_nginx_revalidates_by_content_hash(both):
+    _, engine = both
+    tag = fetch(engine, "/").header("etag")
+    assert fetch(engine, "/", if_none_match=tag).status == 304
+    assert fetch(engine, "/file", if_none_match=fetch(engine, "/file").header("etag")).status == 304
+    assert fetch(engine, "/", if_none_match='"other"').status == 200
+
+
+def test_nginx_identifies_no_version_and_refuses_other_methods(both):
+    embedded, engine = both
+    r = fetch(engine, "/", "POST")
+    assert r.status == 405 and r.header("allow") == "GET, HEAD"
+    assert fetch(engine, "/").header("server") == "nginx"
+    assert "server" not in fetch(embedded, "/").headers
+
+
+def test_nginx_config_is_hardened_and_uses_only_its_state_folder(both):
+    _, engine = both
+    conf = (engine.state / "nginx.conf").read_text()
+    for directive in ("access_log off;", "server_tokens off;", "etag off;", "disable_symlinks on;",
+                      "autoindex off;", f"listen 127.0.0.1:{engine.port};"):
+        assert directive in conf
+    assert "/etc/nginx" not in conf and "include" not in conf
+    assert not [p for p in engine.state.rglob("*") if p.suffix == ".log"]
+
+
+def test_nginx_on_a_unix_socket_and_its_state_is_removed(site, tmp_path):
+    path = tmp_path / "nginx.sock"
+    with nginx.start(site, socket_path=path) as engine:
+        assert engine.url is None and fetch(engine, "/file").body == ELEVEN
+        state = engine.state
+    assert not path.exists() and not state.exists()
+
+
+def test_nginx_refuses_public_addresses_like_the_embedded_server(site):
+    with pytest.raises(serve.ServeError, match="not a loopback address"):
+        nginx.start(site, host="0.0.0.0")
+
+
+def test_the_serve_entry_point_runs_nginx(site, tmp_path):
+    """serve_forever(engine="nginx") is what `mirror serve --engine nginx` calls; ready() sees a live server."""
+    seen = []
+
+    def ready(server):
+        seen.append(fetch(server, "/").body)
+        raise KeyboardInterrupt  # leave serve_forever as Ctrl-C would
+
+    with pytest.raises(KeyboardInterrupt):
+        serve.serve_forever(site, engine="nginx", ready=ready)
+    assert seen == [PAGE]
