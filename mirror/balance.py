@@ -171,8 +171,9 @@ def prepare_backend(hs_dir: Path, secret: bytes, frontend: str) -> str:
     return fill_backend_dir(hs_dir, secret, frontend)
 
 
-def check_backend(key_file: Path | None, private: bool, pow_defenses: bool, attached: bool) -> None:
+def check_backend(frontend: str, key_file: Path | None, private: bool, pow_defenses: bool, attached: bool) -> None:
     """Refuse the options ``mirror onion --balance-backend`` cannot honour, saying why."""
+    normal_address(frontend)
     if key_file is None:
         raise BalanceError("a backend needs the fixed identity Onionbalance's config names: pass --key "
                            f"backend-N/{keys.SECRET_FILE} from `mirror balance init`.")

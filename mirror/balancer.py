@@ -43,9 +43,10 @@ OnEvent = Callable[[str, object], None]
 MIN_HSDIRS = 5  # with 4 or fewer, Onionbalance 0.2.4's hash ring loops forever
 TESTNET_INTERVAL = 20  # Onionbalance's --is-testnet hard-codes chutney's voting interval
 LIVE_INTERVAL = 3600
-LOOP_CPU_SHARE = 0.9  # a process this busy for LOOP_SECONDS is in the hash-ring loop
-LOOP_SECONDS = 30
+LOOP_SECONDS = 60  # runnable (running or waiting for a CPU) this long without a break: the hash-ring loop
+LOOP_SHARE = 0.9
 FOUND_INSTANCE = re.compile(r"Found instance (\S+) for this new descriptor")
+HASH_RING = re.compile(r"Initialized hash ring of size (\d+)")
 UPLOADING = re.compile(r"Uploading (?:first|second) descriptor for (\S+) to \[(.*)\]")
 STOP_GRACE = 3
 
@@ -84,6 +85,8 @@ class Balancer:
         self.instances: set[str] = set()
         self.uploads = UploadCount(self.frontend.removesuffix(".onion"))
         self._cpu: collections.deque[tuple[float, float]] = collections.deque()
+        self.loop_seconds = LOOP_SECONDS
+        self.small_ring: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self) -> Running:
@@ -135,8 +138,9 @@ class Balancer:
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self._cpu.clear()
-        threading.Thread(target=self._read_output, args=(self.process,), daemon=True,
-                         name=f"onionbalance-{self.process.pid}").start()
+        self._reader = threading.Thread(target=self._read_output, args=(self.process,), daemon=True,
+                                        name=f"onionbalance-{self.process.pid}")
+        self._reader.start()
         log.info("Onionbalance started (pid %d): %s", self.process.pid, " ".join(self.command()))
 
     def _read_output(self, process: subprocess.Popen) -> None:
@@ -144,6 +148,9 @@ class Balancer:
             line = raw.decode("utf-8", "replace").rstrip()
             self.output.append(line)
             log.debug("onionbalance: %s", line)
+            ring = HASH_RING.search(line)
+            if ring and int(ring.group(1)) < MIN_HSDIRS:
+                self.small_ring = int(ring.group(1))
             if self.uploads.add_attempt(line):
                 self._report_uploads()
             found = FOUND_INSTANCE.search(line)
@@ -177,17 +184,19 @@ class Balancer:
         """Why Onionbalance is not doing its job, or None."""
         if self.process.poll() is not None:
             return f"Onionbalance exited with status {self.process.returncode}"
+        if self.small_ring is not None:
+            return (f"Onionbalance sees a hash ring of {self.small_ring} HSDir(s) and loops forever with fewer "
+                    f"than {MIN_HSDIRS}")
         if self._looping():
-            return (f"Onionbalance used over {LOOP_CPU_SHARE:.0%} of a CPU for {LOOP_SECONDS} s "
-                    "(its hash-ring loop: too few HSDirs?)")
+            return f"Onionbalance was busy for {self.loop_seconds} s without a pause (its hash-ring loop?)"
         return None
 
     def _looping(self) -> bool:
-        now, used = time.monotonic(), cpu_seconds(self.process.pid)
+        now, used = time.monotonic(), busy_seconds(self.process.pid)
         self._cpu.append((now, used))
-        while self._cpu and now - self._cpu[0][0] > LOOP_SECONDS:
+        while self._cpu and now - self._cpu[0][0] > self.loop_seconds:
             first = self._cpu.popleft()
-            if (used - first[1]) / (now - first[0]) > LOOP_CPU_SHARE:
+            if (used - first[1]) / (now - first[0]) > LOOP_SHARE:
                 return True
         return False
 
@@ -200,15 +209,18 @@ class Balancer:
     def _stop_process(self) -> None:
         """SIGTERM, then SIGKILL by PID after a grace period (the hash-ring loop ignores SIGTERM)."""
         process = self.process
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-            log.info("Onionbalance (pid %d) ignored SIGTERM; killed", process.pid)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait()
+                log.info("Onionbalance (pid %d) ignored SIGTERM; killed", process.pid)
+        self._reader.join(STOP_GRACE)
+        process.stdout.close()
 
 
 class UploadCount:
@@ -314,13 +326,17 @@ def voting_interval(controller: Controller) -> int:
     return round(parse(fresh_until) - parse(valid_after))
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used so far by process ``pid`` (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def busy_seconds(pid: int) -> float:
+    """Seconds the threads of ``pid`` spent running or waiting for a CPU (/proc/PID/task/*/schedstat): a
+    spinning thread accrues one per second however loaded the machine is; an idle one almost none."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            running, waiting = task.read_text().split()[:2]
+        except (OSError, ValueError):
+            continue
+        total += int(running) + int(waiting)
+    return total / 1e9
 
 
 def find_onionbalance() -> list[str]:

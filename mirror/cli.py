@@ -145,8 +145,11 @@ def testnet_command() -> None:
 @click.option("--control-socket", type=click.Path(path_type=Path), help="Attach to a running tor's ControlSocket.")
 @click.option("--password", envvar="MIRROR_TOR_PASSWORD", help="Control password (or MIRROR_TOR_PASSWORD).")
 @click.option("--timeout", type=float, default=120, show_default=True, help="Seconds to bootstrap and publish.")
+@click.option("--pow", "pow_defenses", is_flag=True, help="Turn on tor's proof-of-work defence against floods.")
+@click.option("--balance-backend", metavar="FRONTEND.onion",
+              help="Publish as an Onionbalance backend of FRONTEND (with --key from `mirror balance init`).")
 def onion_command(build_dir: Path, testnet: bool, key_file, private, control_port, control_socket, password,
-                  timeout) -> None:
+                  timeout, pow_defenses: bool, balance_backend: str | None) -> None:
     """Serve BUILD_DIR and publish it as a Tor v3 onion service until Ctrl-C."""
     from mirror import onion
     from mirror.cli_onion import Reporter
@@ -156,7 +159,8 @@ def onion_command(build_dir: Path, testnet: bool, key_file, private, control_por
         with Reporter() as report:
             onion.run(build_dir, threading.Event(), testnet=testnet, on_event=report, key_file=key_file,
                       private=private, control_port=control_port, control_socket=control_socket,
-                      password=password, timeout=timeout)
+                      password=password, timeout=timeout, pow_defenses=pow_defenses,
+                      balance_backend=balance_backend)
     except KeyboardInterrupt:
         click.echo("Stopped.")
 

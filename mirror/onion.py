@@ -32,7 +32,7 @@ import nacl.public
 import stem
 from stem.control import EventType
 
-from mirror import keys
+from mirror import balance, keys, pow
 from mirror import tor as torlib
 from mirror.errors import KeyFileError, PublishError, TorError
 
@@ -99,7 +99,7 @@ class Published:
 
 
 def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey | None = None,
-            on_event: OnEvent | None = None, timeout: float = 60) -> str:
+            pow_defenses: bool = False, on_event: OnEvent | None = None, timeout: float = 60) -> str:
     """Add the onion service for ``secret_key`` pointing at ``target``; return its service id once at
     least one HSDir has its descriptor."""
     events: queue.Queue = queue.Queue()
@@ -107,11 +107,11 @@ def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey
     try:
         try:
             response = controller.create_ephemeral_hidden_service(
-                {VIRTUAL_PORT: target}, key_type="ED25519-V3", key_content=keys.tor_key_blob(secret_key),
+                {VIRTUAL_PORT: target}, key_type="ED25519-V3", key_content=key_content(secret_key, pow_defenses),
                 discard_key=True, await_publication=False,
                 client_auth_v3=reader_key.public if reader_key else None)
         except stem.ControllerError as e:
-            raise PublishError(f"tor refused the onion service: {e}.") from e
+            raise pow.refused(e) if pow_defenses else PublishError(f"tor refused the onion service: {e}.") from e
         expected = keys.onion_address(keys.public_key(secret_key)).removesuffix(".onion")
         if response.service_id != expected:
             raise PublishError(f"tor published {response.service_id}, not the key's address {expected}.")
@@ -119,6 +119,12 @@ def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey
     finally:
         controller.remove_event_listener(events.put)
     return response.service_id
+
+
+def key_content(secret_key: bytes, pow_defenses: bool) -> str:
+    """ADD_ONION's key, followed by the proof-of-work keywords when asked (stem has no argument for them)."""
+    blob = keys.tor_key_blob(secret_key)
+    return pow.key_content(blob) if pow_defenses else blob
 
 
 def await_upload(events: queue.Queue, service_id: str, on_event: OnEvent | None, timeout: float) -> None:
@@ -187,11 +193,15 @@ class OnionMirror:
 
     def __init__(self, build_dir: Path, state_dir: Path, *, key_file: Path | None = None, private: bool = False,
                  network: dict | None = None, control_port: int | None = None, control_socket: Path | None = None,
-                 password: str | None = None, timeout: float = 120, on_event: OnEvent | None = None):
+                 password: str | None = None, timeout: float = 120, on_event: OnEvent | None = None,
+                 balance_backend: str | None = None, pow_defenses: bool = False):
         self.build_dir, self.state_dir = Path(build_dir), Path(state_dir)
         self.network, self.timeout = network, timeout
         self.attach = dict(control_port=control_port, control_socket=control_socket, password=password)
         self.on_event = on_event or (lambda kind, detail: None)
+        self.balance_backend, self.pow_defenses = balance_backend, pow_defenses
+        if balance_backend:
+            balance.check_backend(balance_backend, key_file, private, pow_defenses, control_port or control_socket)
         self.secret_key = load_secret_key(key_file, self.build_dir)
         self.reader_key = load_reader_key(key_file) if private else None
         self.server = None
@@ -209,12 +219,23 @@ class OnionMirror:
     def _connect_tor(self) -> torlib.Tor:
         progress = lambda percent, summary: self.on_event("bootstrap", (percent, summary))  # noqa: E731
         if self.attach["control_port"] or self.attach["control_socket"]:
-            return torlib.attach(**self.attach, on_progress=progress, timeout=self.timeout)
+            tor = torlib.attach(**self.attach, on_progress=progress, timeout=self.timeout)
+            if self.pow_defenses:
+                pow.check_controller(tor.controller)
+            return tor
+        if self.pow_defenses:
+            pow.check_program(torlib.find_program("tor"))
         return torlib.launch(self.state_dir / "tor", self.network, on_progress=progress, timeout=self.timeout)
 
     def _publish(self) -> None:
-        service_id = publish(self.tor.controller, f"unix:{self.server.socket_path}", self.secret_key,
-                             reader_key=self.reader_key, on_event=self.on_event, timeout=self.timeout)
+        target = f"unix:{self.server.socket_path}"
+        if self.balance_backend:
+            service_id = balance.publish_backend(self.tor.controller, self.state_dir / "backend", target,
+                                                 self.secret_key, self.balance_backend, on_event=self.on_event,
+                                                 timeout=self.timeout)
+        else:
+            service_id = publish(self.tor.controller, target, self.secret_key, reader_key=self.reader_key,
+                                 pow_defenses=self.pow_defenses, on_event=self.on_event, timeout=self.timeout)
         self.published = Published(service_id, self.reader_key)
         self.on_event("published", self.published)
 
