@@ -75,7 +75,8 @@ def serve_command(directory: Path, host: str, port: int, socket_path: Path | Non
 
 @main.command("zip")
 @click.argument("build_dir", type=click.Path(path_type=Path), default=Path("build/site"))
-@click.option("-o", "--out", type=click.Path(path_type=Path), help="The zip to write [default: BUILD_DIR.zip].")
+@click.option("-o", "--out", type=click.Path(path_type=Path),
+              help="The zip to write [default: BUILD_DIR.zip].")
 @click.option("--key", type=click.Path(path_type=Path),
               help="Sign with this tor hs_ed25519_secret_key or HiddenServiceDir (the onion's identity) "
               "[default: mirror's own key].")
@@ -86,14 +87,16 @@ def zip_command(build_dir: Path, out: Path | None, key: Path | None) -> None:
     result = pack.pack(build_dir, out, key)
     if result.key_created:
         click.echo(f"Made a new signing key at {result.key_path} (keep it; it is who signs your zips).")
-    click.echo(f"Wrote {result.out}: {result.files} file(s), {result.bytes_out:,} bytes, signed by {result.signer}")
+    click.echo(f"Wrote {result.out}: {result.files} file(s), {result.bytes_out:,} bytes, "
+               f"signed by {result.signer}")
     click.echo(f"sha256 {result.sha256}")
 
 
 @main.command("verify")
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.option("--onion", help="Require the signer to be this onion address.")
-@click.option("--extract", type=click.Path(path_type=Path), help="Unpack into this new or empty folder if all passed.")
+@click.option("--extract", type=click.Path(path_type=Path),
+              help="Unpack into this new or empty folder if all passed.")
 def verify_command(archive: Path, onion: str | None, extract: Path | None) -> None:
     """Check ARCHIVE's signature, contents and safety; print one line per problem (exit 1 on any)."""
     from mirror import verify

@@ -131,7 +131,7 @@ def read_secret_key(path: Path) -> bytes:
     path = Path(path)
     data = _read_key_file(path, "secret key", private=True)
     if len(data) != len(SECRET_HEADER) + EXPANDED_BYTES or not data.startswith(SECRET_HEADER):
-        raise KeyFileError(f"{path} is not a tor ed25519 secret key (expected {len(SECRET_HEADER)}-byte header "
+        raise KeyFileError(f"{path} is not a tor ed25519 secret key (expected the 32-byte header "
                            f"'== ed25519v1-secret: type0 ==' and {EXPANDED_BYTES} key bytes, found "
                            f"{len(data)} bytes); point --key at a HiddenServiceDir's {SECRET_FILE}.")
     return data[len(SECRET_HEADER):]
@@ -154,8 +154,9 @@ def _read_key_file(path: Path, what: str, private: bool) -> bytes:
             if not stat.S_ISREG(info.st_mode):
                 raise KeyFileError(f"{path} is not a regular file; point it at a {what} file.")
             if private and info.st_mode & 0o077:
-                raise KeyFileError(f"{path} is readable by group or others (mode {stat.S_IMODE(info.st_mode):o});"
-                                   f" a {what} must be private: run `chmod 600 {path}`.")
+                mode = stat.S_IMODE(info.st_mode)
+                raise KeyFileError(f"{path} is readable by group or others (mode {mode:o}); a {what} must be "
+                                   f"private: run `chmod 600 {path}`.")
             return f.read(4096)
     except FileNotFoundError:
         raise KeyFileError(f"{path} does not exist; check the path of the {what} file.") from None
@@ -166,9 +167,10 @@ def _read_key_file(path: Path, what: str, private: bool) -> bytes:
 
 
 def _write_new(path: Path, data: bytes, what: str) -> Path:
-    """Write ``data`` to a 0600 temporary file beside ``path``, then hard-link it into place (no overwrite)."""
+    """Write ``data`` to a 0600 temporary file beside ``path``, then hard-link it into place (never over)."""
+    exists = KeyFileError(f"{path} already exists; refusing to overwrite a {what}. Move it away first.")
     if path.exists() or path.is_symlink():
-        raise KeyFileError(f"{path} already exists; refusing to overwrite a {what}. Move it away first.")
+        raise exists
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
@@ -182,7 +184,7 @@ def _write_new(path: Path, data: bytes, what: str) -> Path:
             os.fsync(f.fileno())
         os.link(tmp, path)
     except FileExistsError:
-        raise KeyFileError(f"{path} already exists; refusing to overwrite a {what}. Move it away first.") from None
+        raise exists from None
     except OSError as e:
         raise KeyFileError(f"could not write the {what} file {path}: {e.strerror}.") from e
     finally:

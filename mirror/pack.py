@@ -92,7 +92,7 @@ def default_key_path() -> Path:
 
 
 def load_signer(key_path: Path | None = None) -> Signer:
-    """The key at ``key_path`` (a key file or a HiddenServiceDir); without one, the default key, made on first use."""
+    """The key at ``key_path`` (a key file or a HiddenServiceDir), else the default key, made on first use."""
     if key_path:
         path = Path(key_path) / keys.SECRET_FILE if Path(key_path).is_dir() else Path(key_path)
         return Signer(keys.read_secret_key(path), path, False)
@@ -195,6 +195,8 @@ class ZipWriter:
         for record in self.central:
             self._write(record)
         count = len(self.central)
+        if self.offset >= ZIP32_LIMIT:
+            raise PackError("the site is too large for a plain zip (4 GiB with its index); split it.")
         self._write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, self.offset - start, start, 0))
         return self.offset
 

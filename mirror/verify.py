@@ -69,7 +69,9 @@ class Report:
 
 def verify(path: Path, onion: str | None = None, extract: Path | None = None,
            limits: Limits = Limits()) -> Report:
-    """Check the archive at ``path``; with ``extract``, unpack it into that new or empty folder if all passed."""
+    """Check the archive at ``path``; with ``extract``, unpack it into that new or empty folder if all passed.
+
+    Returns a Report; problems are sentences, never exceptions (only bugs escape)."""
     report = Report(Path(path))
     if extract is not None:
         _check_target(Path(extract), report)
@@ -115,9 +117,9 @@ def check_entries(infos: list[zipfile.ZipInfo]) -> list[str]:
             problems.append(f"entry {name!r} {reason}; refusing to extract it.")
         folded = archive.fold(name.removesuffix("/"))
         if folded in seen:
-            same = seen[folded] == name
-            problems.append(f"entry {name!r} " + ("appears twice" if same else f"collides with {seen[folded]!r}"
-                            " (they differ only in case or Unicode form)") + "; one would overwrite the other.")
+            clash = "appears twice" if seen[folded] == name else \
+                f"collides with {seen[folded]!r} (they differ only in case or Unicode form)"
+            problems.append(f"entry {name!r} {clash}; one would overwrite the other.")
         seen.setdefault(folded, name)
     folders = {archive.fold(name[:i]) for name in seen.values() for i, c in enumerate(name) if c == "/"}
     for folded, name in seen.items():
@@ -154,9 +156,10 @@ def check_caps(infos: list[zipfile.ZipInfo], limits: Limits, archive_size: int) 
                         f"{limits.max_ratio}:1.")
     problems += _overlapping(infos)
     for info in infos:
-        if info.file_size > RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-            problems.append(f"entry {info.filename!r} expands {info.file_size / max(info.compress_size, 1):,.0f}"
-                            f" times ({info.file_size:,} bytes), more than the cap of {limits.max_ratio}:1.")
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
+            problems.append(f"entry {info.filename!r} expands {ratio:,.0f} times ({info.file_size:,} bytes), "
+                            f"more than the cap of {limits.max_ratio}:1.")
     return problems
 
 
@@ -216,21 +219,22 @@ def _check_signer(public: bytes, address: str, onion: str, report: Report) -> No
         report.problems.append(f"--onion: {e.message}")
         return
     if expected != public:
-        report.problems.append(f"signed by {address}, not by {keys.onion_address(expected)} as --onion expects.")
+        wanted = keys.onion_address(expected)
+        report.problems.append(f"signed by {address}, not by {wanted} as --onion expects.")
 
 
 def check_contents(zf: zipfile.ZipFile, files: dict[str, zipfile.ZipInfo], sums: dict[str, str]) -> list[str]:
     """SHA256SUMS against the archive: missing, extra and altered files."""
     problems = [f"{name!r} is listed in {archive.SUMS} but missing from the archive." for name in sums
                 if name not in files]
-    problems += [f"entry {name!r} is not listed in {archive.SUMS}: it was added after signing." for name in files
-                 if name not in sums]
+    problems += [f"entry {name!r} is not listed in {archive.SUMS}: it was added after signing."
+                 for name in files if name not in sums]
     for name, digest in sums.items():
         if name in files and name not in archive.METADATA:
             actual = _hash_entry(zf, files[name])
             if actual != digest:
-                problems.append(f"{name!r} does not match its SHA-256 in {archive.SUMS}"
-                                + (f" ({actual})." if actual.startswith("unreadable") else ": it was altered."))
+                why = f" ({actual})." if actual.startswith("unreadable") else ": it was altered."
+                problems.append(f"{name!r} does not match its SHA-256 in {archive.SUMS}{why}")
     return problems
 
 
@@ -249,7 +253,7 @@ def _hash_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sink=None) -> str:
 
 def _check_target(target: Path, report: Report) -> None:
     if target.is_symlink() or (target.exists() and not target.is_dir()):
-        report.problems.append(f"--extract {target} exists and is not a folder; choose a new or empty folder.")
+        report.problems.append(f"--extract {target} exists and is not a folder; choose a new or empty one.")
     elif target.is_dir() and any(target.iterdir()):
         report.problems.append(f"--extract {target} is not empty; choose a new or empty folder.")
 

@@ -171,7 +171,7 @@ def private_torrc(tmp_path: Path, hs_dir: Path) -> Path:
 
 
 def tor_hostname(tmp_path: Path, hs_dir: Path) -> str:
-    """Run a real tor on a private, offline config with ``hs_dir`` as its HiddenServiceDir; its hostname file."""
+    """The hostname a real tor (private, offline config) writes for the key in HiddenServiceDir ``hs_dir``."""
     tor = need_program("tor")
     torrc = private_torrc(tmp_path, hs_dir)
     proc = subprocess.Popen([tor, "-f", str(torrc), "--defaults-torrc", "/dev/null"],
