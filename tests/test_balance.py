@@ -19,6 +19,8 @@ from mirror import balance, balancer, keys
 from mirror.errors import BalanceError, KeyFileError
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.balance
+
 
 @pytest.fixture
 def plan(tmp_path):

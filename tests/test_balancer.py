@@ -16,11 +16,12 @@ import time
 
 import pytest
 import requests
-from stem.control import EventType
 
-from mirror import balance, keys, onion, pow
+from mirror import balance, balancer, keys, onion, pow
 from mirror.build import build_site
-from tests.conftest import ROOT, need_program
+from mirror.errors import BalanceError
+from tests.conftest import ROOT, missing, need_program
+from tests.balance_scenario import RendezvousCount, fetch, fetch_many
 from tests.tor_fixtures import CLI_BOOT, children
 
 pytestmark = [pytest.mark.tor, pytest.mark.balance]
@@ -29,29 +30,14 @@ FETCHES = 16  # isolated fetches while both backends are up: P(all on one backen
 FAILOVER_SECONDS = 30
 
 
-def fetch(url: str, socks_port: int, user: str, timeout: float = 30) -> requests.Response:
-    """A fetch on its own circuit: tor isolates streams by SOCKS username (IsolateSOCKSAuth)."""
-    proxy = f"socks5h://{user}:x@127.0.0.1:{socks_port}"
-    return requests.get(url, proxies={"http": proxy}, timeout=timeout)
-
-
-class RendezvousCount:
-    """Rendezvous circuits one backend's tor built: one per client circuit it served."""
-
-    def __init__(self, controller):
-        self.count = 0
-        self.controller = controller
-        controller.add_event_listener(self, EventType.CIRC)
-
-    def __call__(self, event) -> None:
-        if event.status == "BUILT" and event.purpose == "HS_SERVICE_REND":
-            self.count += 1
-
-
 @pytest.fixture(scope="module")
 def net():
     need_program("tor")
     need_program("tor-gencert")
+    try:
+        balancer.find_onionbalance()
+    except BalanceError as e:
+        missing(str(e))
     from mirror.testnet import Testnet
 
     with Testnet(authorities=3, relays=4, voting_interval=20) as network:
@@ -130,11 +116,11 @@ def test_frontend_serves_the_build_and_isolated_fetches_reach_both_backends(bala
     assert balanced["page"].content == (site / "index.html").read_bytes()
     assert balanced["seconds"] < 150
     before = [c.count for c in balanced["counts"]]
-    pages = [fetch(balanced["url"], balanced["socks"], f"iso{n}").content for n in range(FETCHES)]
+    run = fetch_many(balanced["url"], balanced["socks"], "iso", count=FETCHES)
     time.sleep(1)  # CIRC events arrive on stem's event thread
     served = [c.count - b for c, b in zip(balanced["counts"], before)]
     print(f"[balance] {FETCHES} isolated fetches: backend-1 served {served[0]}, backend-2 served {served[1]}")
-    assert all(p == pages[0] for p in pages) and pages[0] == balanced["page"].content
+    assert run.failed == 0 and set(run.bodies) == {balanced["page"].content}
     assert sum(served) >= FETCHES and min(served) >= 1
 
 
@@ -168,19 +154,7 @@ def test_pow_service_is_reachable_and_its_descriptor_carries_pow_params(net, sit
 def test_frontend_keeps_serving_with_one_backend_stopped(balanced):
     """Runs last: it stops backend-1's tor and server (by PID) and fetches for FAILOVER_SECONDS."""
     balanced["backends"][0].close()
-    results = []
-    deadline = time.monotonic() + FAILOVER_SECONDS
-    n = 0
-    while time.monotonic() < deadline:
-        n += 1
-        began = time.monotonic()
-        try:
-            ok = fetch(balanced["url"], balanced["socks"], f"failover{n}").status_code == 200
-        except requests.RequestException:
-            ok = False
-        results.append((ok, time.monotonic() - began))
-    failed = sum(1 for ok, _ in results if not ok)
-    longest = max(seconds for _, seconds in results)
-    print(f"[balance] one backend down: {failed} of {len(results)} fetches failed over {FAILOVER_SECONDS} s; "
-          f"longest fetch {longest:.1f} s")
-    assert len(results) >= 3 and failed <= len(results) // 10
+    run = fetch_many(balanced["url"], balanced["socks"], "failover", for_seconds=FAILOVER_SECONDS)
+    print(f"[balance] one backend down: {run.failed} of {run.total} fetches failed over {FAILOVER_SECONDS} s; "
+          f"longest fetch {run.longest:.1f} s")
+    assert run.total >= 3 and run.failed <= run.total // 10
