@@ -33,8 +33,9 @@ def until_reachable(url: str, socks_port: int, within: float = 180) -> None:
     raise SystemExit(f"{url} did not answer within {within:g} s")
 
 
-def main() -> None:
-    failover_seconds = float(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].replace(".", "").isdigit() else 60
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    failover_seconds = float(argv[0]) if argv else 60
     with tempfile.TemporaryDirectory() as tmp, Testnet(3, 4, voting_interval=20) as net:
         root = Path(tmp)
         site = build_site(ROOT / "site", root / "site").out
