@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             for mirror in backends:
                 mirror.close()
-    print(f"Onionbalance start -> first frontend upload {uploaded:6.1f} s; -> reachable frontend {reachable:6.1f} s")
+    print(f"Onionbalance start -> first frontend upload {uploaded:6.1f} s, "
+          f"-> reachable frontend {reachable:6.1f} s")
     print(f"{'':28}{'fetches':>8}{'failed':>8}{'median s':>10}{'longest s':>11}")
     for name, run in (("both backends up", both), (f"backend-1 down ({failover_seconds:g} s)", down)):
         print(f"{name:28}{run.total:8}{run.failed:8}{run.median:10.2f}{run.longest:11.2f}")

@@ -32,7 +32,7 @@ FRONTEND_KEY = "frontend.key"
 CONFIG = "config.yaml"
 OB_CONFIG = "ob_config"
 HOSTNAME = "hostname"
-MAX_BACKENDS = 10  # Onionbalance puts 2 introduction points per backend in the frontend descriptor (tor: <= 20)
+MAX_BACKENDS = 10  # 2 introduction points per backend in the frontend descriptor; tor takes at most 20
 VIRTUAL_PORT = 80
 
 
@@ -70,7 +70,7 @@ class Plan:
             lines += [f"  copy {backend.hs_dir}/ to that machine (keep it 0700, its files 0600), then either",
                       f"    mirror onion --balance-backend {self.frontend} "
                       f"--key {backend.hs_dir / keys.SECRET_FILE} BUILD_DIR",
-                      f"  or, with the machine's own tor, add the lines of {backend.hs_dir / 'torrc'} to its torrc"]
+                      f"  or, with the machine's own tor, add {backend.hs_dir / 'torrc'} to its torrc"]
         lines.append("Limits: no client authorization with Onionbalance, and its descriptors show it is in use.")
         return lines
 
@@ -171,7 +171,8 @@ def prepare_backend(hs_dir: Path, secret: bytes, frontend: str) -> str:
     return fill_backend_dir(hs_dir, secret, frontend)
 
 
-def check_backend(frontend: str, key_file: Path | None, private: bool, pow_defenses: bool, attached: bool) -> None:
+def check_backend(frontend: str, key_file: Path | None, private: bool, pow_defenses: bool,
+                  attached: bool) -> None:
     """Refuse the options ``mirror onion --balance-backend`` cannot honour, saying why."""
     normal_address(frontend)
     if key_file is None:

@@ -49,6 +49,7 @@ FOUND_INSTANCE = re.compile(r"Found instance (\S+) for this new descriptor")
 HASH_RING = re.compile(r"Initialized hash ring of size (\d+)")
 UPLOADING = re.compile(r"Uploading (?:first|second) descriptor for (\S+) to \[(.*)\]")
 STOP_GRACE = 3
+MAX_RESTARTS, RESTART_WINDOW = 5, 600  # then `mirror balance run` gives up with Onionbalance's last lines
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class Balancer:
     def __init__(self, config_file: Path, *, control_port: int | None = None, control_socket: Path | None = None,
                  timeout: float = 180, on_event: OnEvent | None = None, program: str | None = None):
         if not (control_port or control_socket):
-            raise BalanceError("name the tor Onionbalance should use: --control-port PORT or --control-socket PATH.")
+            raise BalanceError("name the tor Onionbalance should use: --control-port PORT or "
+                               "--control-socket PATH.")
         self.config_file = Path(config_file).absolute()
         self.control = dict(control_port=control_port, control_socket=control_socket)
         self.timeout = timeout
@@ -87,6 +89,7 @@ class Balancer:
         self._cpu: collections.deque[tuple[float, float]] = collections.deque()
         self.loop_seconds = LOOP_SECONDS
         self.small_ring: int | None = None
+        self._restarts: list[float] = []
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self) -> Running:
@@ -109,10 +112,16 @@ class Balancer:
     def check(self) -> None:
         self._drain_events()
         problem = self._problem()
-        if problem:
-            self.on_event("restart", f"{problem}; restarting it")
-            self._stop_process()
-            self._spawn()
+        if not problem:
+            return
+        now = time.monotonic()
+        self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW] + [now]
+        self._stop_process()
+        if len(self._restarts) > MAX_RESTARTS:
+            raise BalanceError(self._failure(f"{problem}, {len(self._restarts)} times within "
+                                             f"{RESTART_WINDOW} s; giving up"))
+        self.on_event("restart", f"{problem}; restarting it")
+        self._spawn()
 
     def close(self) -> None:
         self._stop_process()

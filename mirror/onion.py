@@ -107,11 +107,14 @@ def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey
     try:
         try:
             response = controller.create_ephemeral_hidden_service(
-                {VIRTUAL_PORT: target}, key_type="ED25519-V3", key_content=key_content(secret_key, pow_defenses),
+                {VIRTUAL_PORT: target}, key_type="ED25519-V3",
+                key_content=key_content(secret_key, pow_defenses),
                 discard_key=True, await_publication=False,
                 client_auth_v3=reader_key.public if reader_key else None)
         except stem.ControllerError as e:
-            raise pow.refused(e) if pow_defenses else PublishError(f"tor refused the onion service: {e}.") from e
+            if pow_defenses:
+                raise pow.refused(e) from e
+            raise PublishError(f"tor refused the onion service: {e}.") from e
         expected = keys.onion_address(keys.public_key(secret_key)).removesuffix(".onion")
         if response.service_id != expected:
             raise PublishError(f"tor published {response.service_id}, not the key's address {expected}.")
@@ -201,7 +204,8 @@ class OnionMirror:
         self.on_event = on_event or (lambda kind, detail: None)
         self.balance_backend, self.pow_defenses = balance_backend, pow_defenses
         if balance_backend:
-            balance.check_backend(balance_backend, key_file, private, pow_defenses, control_port or control_socket)
+            balance.check_backend(balance_backend, key_file, private, pow_defenses,
+                                  bool(control_port or control_socket))
         self.secret_key = load_secret_key(key_file, self.build_dir)
         self.reader_key = load_reader_key(key_file) if private else None
         self.server = None

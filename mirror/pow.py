@@ -76,7 +76,8 @@ def descriptor_pow_params(client, service_id: str) -> str | None:
     try:
         text = client.get_info(f"hs/client/desc/id/{service_id}")
     except stem.ControllerError as e:
-        raise TorError(f"the client tor holds no descriptor for {service_id}.onion ({e}); fetch it first.") from e
+        raise TorError(f"the client tor holds no descriptor for {service_id}.onion ({e}); "
+                       "fetch it first.") from e
     inner = HiddenServiceDescriptorV3.from_str(text).decrypt(f"{service_id}.onion")
     found = POW_PARAMS.search(str(inner))
     return found.group(0) if found else None

@@ -94,14 +94,14 @@ def test_instructions_say_what_goes_to_which_machine(plan):
     text = "\n".join(plan.instructions())
     assert f"Frontend address: {plan.frontend}" in text
     for backend in plan.backends:
-        assert f"mirror onion --balance-backend {plan.frontend} --key {backend.hs_dir}/hs_ed25519_secret_key" in text
+        key = backend.hs_dir / "hs_ed25519_secret_key"
+        assert f"mirror onion --balance-backend {plan.frontend} --key {key}" in text
     assert "no client authorization" in text
 
 
 def test_cli_init_prints_instructions_and_refuses_a_second_run(tmp_path):
-    run = lambda: subprocess.run([sys.executable, "-m", "mirror", "balance", "init", "--dir", str(tmp_path / "b"),  # noqa: E731
-                                  "--backends", "2"], cwd=ROOT, capture_output=True, text=True)
-    first, second = run(), run()
+    command = [sys.executable, "-m", "mirror", "balance", "init", "--dir", str(tmp_path / "b"), "--backends", "2"]
+    first, second = (subprocess.run(command, cwd=ROOT, capture_output=True, text=True) for _ in range(2))
     assert first.returncode == 0 and "Frontend address: " in first.stdout and "backend-2" in first.stdout
     assert second.returncode == 1 and second.stderr.startswith("Error: ") and "Traceback" not in second.stderr
 
@@ -172,3 +172,16 @@ def test_a_hash_ring_too_small_in_onionbalances_log_is_a_problem_at_once(plan):
     finally:
         guard._stop_process()
     assert problem and "hash ring of 4 HSDir(s)" in problem
+
+
+def test_an_onionbalance_that_keeps_dying_is_restarted_then_given_up_with_its_last_words(plan):
+    events = []
+    guard = balancer.Balancer(plan.config_file, control_port=1, on_event=lambda *e: events.append(e),
+                              program=[sys.executable, "-c", "print('cannot start: no tor here'); exit(3)"])
+    guard._spawn()
+    with pytest.raises(BalanceError, match="exited with status 3.*giving up.*cannot start: no tor here"):
+        for _ in range(200):
+            time.sleep(0.05)
+            guard.check()
+    guard._stop_process()
+    assert [kind for kind, _ in events] == ["restart"] * balancer.MAX_RESTARTS

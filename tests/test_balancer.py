@@ -7,7 +7,6 @@ The figures (time to a reachable frontend, failover, share per backend) are prin
 
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import subprocess
@@ -65,15 +64,17 @@ def balanced(net, site, tmp_path_factory):
             assert mirror.published.address == backend.address
         counts = [RendezvousCount(m.tor.controller) for m in backends]
         began = time.monotonic()
-        cli = subprocess.Popen([sys.executable, "-c", CLI_BOOT, "balance", "run", "--config", str(plan.config_file),
-                                "--control-socket", str(net.client.control_socket), "--timeout", "120"],
+        cli = subprocess.Popen([sys.executable, "-c", CLI_BOOT, "balance", "run", "--config",
+                                str(plan.config_file), "--control-socket", str(net.client.control_socket),
+                                "--timeout", "120"],
                                cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             url = f"http://{plan.frontend}/"
             page = first_page(url, net.socks_port, cli, within=150)
             seconds = time.monotonic() - began
             print(f"\n[balance] `mirror balance run` to a reachable frontend: {seconds:.1f} s")
-            yield dict(plan=plan, url=url, socks=net.socks_port, page=page, backends=backends, counts=counts, cli=cli, seconds=seconds)
+            yield dict(plan=plan, url=url, socks=net.socks_port, page=page, backends=backends, counts=counts,
+                       cli=cli, seconds=seconds)
         finally:
             stop_cli(cli)
     finally:
