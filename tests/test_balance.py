@@ -185,3 +185,15 @@ def test_an_onionbalance_that_keeps_dying_is_restarted_then_given_up_with_its_la
             guard.check()
     guard._stop_process()
     assert [kind for kind, _ in events] == ["restart"] * balancer.MAX_RESTARTS
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "pass --key backend-N/hs_ed25519_secret_key"),
+    (["--private", "--key", "K"], "cannot serve a private"),
+    (["--pow", "--key", "K"], "does not copy pow-params"),
+])
+def test_cli_onion_balance_backend_refuses_before_starting_anything(plan, tmp_path, extra, message):
+    result = subprocess.run([sys.executable, "-m", "mirror", "onion", "--balance-backend", plan.frontend, *extra,
+                             str(tmp_path / "site")], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "MIRROR_REFUSE_PUBLIC_TOR": "1"})
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
