@@ -38,12 +38,6 @@ def make_build(out: Path) -> Path:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def wait_for(port: int, proc: subprocess.Popen | None = None, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -73,7 +67,7 @@ def process(args: list[str], port: int):
 
 @contextlib.contextmanager
 def mirror_server(root: Path):
-    port = free_port()
+    port = nginx.free_port("127.0.0.1")
     with process([sys.executable, "-m", "mirror", "serve", str(root), "--port", str(port)], port) as url:
         yield url
 
@@ -86,7 +80,7 @@ def nginx_server(root: Path):
 
 @contextlib.contextmanager
 def http_server(root: Path):
-    port = free_port()
+    port = nginx.free_port("127.0.0.1")
     args = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)]
     with process(args, port) as url:
         yield url
@@ -106,6 +100,7 @@ def parse_wrk(out: str) -> dict:
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "requests": int(re.search(r"(\d+) requests in", out).group(1)),
             "p50": latency("50%"), "p99": latency("99%"),
             "errors": errors + (int(non_2xx.group(1)) if non_2xx else 0)}
 
@@ -114,9 +109,13 @@ def measure(name: str, server, root: Path, path: str, seconds: float, connection
     with server(root) as base:
         wrk(base + path, min(2.0, seconds), connections)  # warm-up
         result = wrk(base + path, seconds, connections)
-    print(f"{name:<22} {result['rps']:>10,.0f} {result['p50']:>9.2f} {result['p99']:>9.2f} {result['errors']:>7}",
-          flush=True)
+    print(f"{name:<22} {result['rps']:>10,.0f} {result['p50']:>9.2f} {result['p99']:>9.2f} "
+          f"{result['errors']:>7}", flush=True)
     return result
+
+
+SERVERS = (("mirror serve", mirror_server), ("nginx (mirror config)", nginx_server),
+           ("python -m http.server", http_server))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -132,11 +131,11 @@ def main(argv: list[str] | None = None) -> dict:
         Path(tmp).chmod(0o755)  # nginx's workers (nobody, when run as root) read the build
         root = make_build(Path(tmp) / "site")
         size = (root / args.path.lstrip("/")).stat().st_size
-        print(f"wrk -t2 -c{args.connections} -d{args.seconds:g}s on 127.0.0.1, GET {args.path} ({size:,} bytes)")
+        print(f"wrk -t2 -c{args.connections} -d{args.seconds:g}s on 127.0.0.1, "
+              f"GET {args.path} ({size:,} bytes)")
         print(f"{'server':<22} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
         results = {name: measure(name, server, root, args.path, args.seconds, args.connections)
-                   for name, server in (("mirror serve", mirror_server), ("nginx (mirror config)", nginx_server),
-                                        ("python -m http.server", http_server))}
+                   for name, server in SERVERS}
     ours, ng, py = results["mirror serve"], results["nginx (mirror config)"], results["python -m http.server"]
     print(f"mirror/http.server throughput: {ours['rps'] / py['rps']:.1f}x (goal >= 3x)")
     print(f"mirror/nginx throughput:       {ours['rps'] / ng['rps']:.2f}x (goal >= 0.5x)")

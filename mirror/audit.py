@@ -120,14 +120,19 @@ def _audit_file(root: Path, rel: str, strict_links: bool) -> FileAudit:
         fa.is_page = False
         fa.add(1, "unparsable", f"could not be read ({e.strerror})")
         return fa
-    if suffix == ".css":
-        fa.check_css(data.decode("utf-8", "replace"), 1, "stylesheet")
-    elif "." not in name and b"<" not in data:
+    if "." not in name and b"<" not in data:
         fa.is_page = False  # extensionless plain text: without a tag nothing can run or load
         return fa
-    else:
-        fa.markup = True
-        (audit_html if is_html else audit_xml)(fa, data)
+    try:
+        if suffix == ".css":
+            fa.check_css(data.decode("utf-8", "replace"), 1, "stylesheet")
+        else:
+            fa.markup = True
+            (audit_html if is_html else audit_xml)(fa, data)
+    except Exception as e:  # fail closed: what the audit cannot read, it cannot pass
+        log.debug("audit of %s failed", rel, exc_info=True)
+        fa.is_page = False  # its policy was not read either: one finding says it all
+        fa.add(1, "unparsable", f"could not be audited ({type(e).__name__}: {e}); the audit cannot vouch for it")
     fa.finish()
     return fa
 

@@ -18,16 +18,18 @@ from tinycss2.ast import FunctionBlock
 
 # The text of CSS that can hold none of the constructs below is skipped without tokenizing. Every
 # construct needs one of these spellings, or a backslash escape to hide it, so the skip is exact.
-MAYBE_ACTIVE = re.compile(r"\\|url\(|@import|image(-set)?\(|src\(|cross-fade\(|expression\(|@font-face|behavior"
-                          r"|binding", re.I)
+ACTIVE_SPELLINGS = (r"\\|url\(|@import|image(-set)?\(|src\(|cross-fade\(|expression\(|@font-face|behavior"
+                    r"|binding")
+MAYBE_ACTIVE = re.compile(ACTIVE_SPELLINGS, re.I)
+MAYBE_ACTIVE_LOWER = re.compile(ACTIVE_SPELLINGS)  # on lowercased text: several times faster
 OPENERS = {"{": "}", "(": ")", "[": "]"}
 CLOSERS = frozenset("}])")
 # What can hide a brace from a naive reader: comments, strings (a bad string stops before its newline),
 # unquoted url tokens (the whole ident "url", so not after a name character, "@" or "#"; a quoted url(
 # is a function, and its string is read by the string branches) and escaped characters.
 SPLIT = re.compile(r"/\*[\s\S]*?(?:\*/|\Z)"
-                   r'|"(?:[^"\\\n]|\\[\s\S])*+(?:"|(?=\n)|\Z)'
-                   r"|'(?:[^'\\\n]|\\[\s\S])*+(?:'|(?=\n)|\Z)"
+                   r'|"(?:[^"\\\n]|\\[\s\S]|\\\Z)*+(?:"|(?=\n)|\Z)'
+                   r"|'(?:[^'\\\n]|\\[\s\S]|\\\Z)*+(?:'|(?=\n)|\Z)"
                    r"""|(?<![\w\-\\@#\u0080-\U0010ffff])url\([\t\n\f\r ]*+(?!["'])[^)\\]*+\)?"""
                    r"|\\[^\n]|[{}()\[\]\\]", re.I)
 NAME_RUN = re.compile(r"(?:[\w\-\u0080-\U0010ffff]|\\[^\n])*")
@@ -55,10 +57,13 @@ def scan_stylesheet(text: str) -> list[CssItem]:
     pieces = split_pieces(text)
     if pieces is None:
         return scan_whole(text)
+    lower = text.lower()
+    search = MAYBE_ACTIVE_LOWER.search if len(lower) == len(text) else MAYBE_ACTIVE.search  # same offsets
+    haystack = lower if len(lower) == len(text) else text
     items: list[CssItem] = []
     line, previous = 1, 0
     for start, end in pieces:
-        if MAYBE_ACTIVE.search(text, start, end):
+        if search(haystack, start, end):
             line += text.count("\n", previous, start)
             previous = start
             items += [CssItem(item.kind, item.value, item.line + line - 1) for item in scan_whole(text[start:end])]
@@ -109,36 +114,54 @@ def scan_declarations(text: str) -> list[CssItem]:
 
 
 def _walk(tokens, items: list[CssItem]) -> None:
-    at_rule, first_in_prelude = None, False
-    for token in tokens:
+    """Collect items from a token list and every block and function in it (iteratively: a sheet may nest
+    blocks far deeper than Python recurses)."""
+    stack = [_Level(iter(tokens))]
+    while stack:
+        level = stack[-1]
+        token = next(level.tokens, None)
+        if token is None:
+            stack.pop()
+            continue
         kind = token.type
         if kind == "whitespace":
             continue
         if kind == "at-keyword":
-            at_rule, first_in_prelude = token.lower_value, True
-            if at_rule == "font-face":
+            level.at_rule, level.first_in_prelude = token.lower_value, True
+            if level.at_rule == "font-face":
                 items.append(CssItem("font-face", "@font-face", token.source_line))
             continue
         if kind == "url":
-            if at_rule != "namespace":  # a namespace URL is a name, never fetched
+            if level.at_rule != "namespace":  # a namespace URL is a name, never fetched
                 items.append(CssItem("url", token.value, token.source_line))
         elif kind == "string":
-            if at_rule == "import" and first_in_prelude:
+            if level.at_rule == "import" and level.first_in_prelude:
                 items.append(CssItem("import", token.value, token.source_line))
         elif kind == "function":
-            if not (at_rule == "namespace" and token.lower_name == "url"):
+            if not (level.at_rule == "namespace" and token.lower_name == "url"):
                 _function(token, items)
+                stack.append(_Level(iter(token.arguments)))
         elif kind == "ident":
             if token.lower_value in SCRIPT_PROPERTIES:
                 items.append(CssItem("script", token.value, token.source_line))
         elif kind in ("() block", "[] block", "{} block"):
-            _walk(token.content, items)
+            stack.append(_Level(iter(token.content)))
         if kind == "{} block" or (kind == "literal" and token.value == ";"):
-            at_rule = None
-        first_in_prelude = False
+            level.at_rule = None
+        level.first_in_prelude = False
+
+
+class _Level:
+    """Where the walk is in one token list: the at-rule whose prelude it is in, if any."""
+
+    __slots__ = ("tokens", "at_rule", "first_in_prelude")
+
+    def __init__(self, tokens):
+        self.tokens, self.at_rule, self.first_in_prelude = tokens, None, False
 
 
 def _function(token: FunctionBlock, items: list[CssItem]) -> None:
+    """A function's own meaning (its arguments are walked by the caller)."""
     name = token.lower_name
     if name in SCRIPT_FUNCTIONS:
         items.append(CssItem("script", f"{token.name}()", token.source_line))
@@ -146,5 +169,3 @@ def _function(token: FunctionBlock, items: list[CssItem]) -> None:
         for arg in token.arguments:
             if arg.type == "string":
                 items.append(CssItem("url", arg.value, arg.source_line))
-    _walk(token.arguments, items)
-

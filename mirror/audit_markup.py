@@ -4,14 +4,17 @@ expat, each element handed to audit_rules.
 Owns: deciding how a browser would decode a page (BOM, <meta charset>), parsing, walking every element
 (template contents included; <noscript> content is parsed as markup, as a browser without script does),
 and finding the source line of an element. The HTML parser gives no positions, so the line is found by
-searching the raw text for the element's start tag, forward from the previous one: elements come in
-source order, so this is exact except for markup the parser moves (foster-parented table content).
+counting: the n-th <img> of the tree is the n-th "<img" of the raw text outside comments and raw text.
+That is exact except where the parser invents or renames elements (an implied <tbody>, <image> read as
+<img>), which shifts the lines of later elements of that one tag.
 Never imports the sanitizer.
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
+import functools
 import re
 from xml.parsers import expat
 
@@ -26,34 +29,75 @@ UTF8_LABELS = frozenset({"utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", 
 # windows-1252 to a browser.
 BROWSER_LABELS = {"utf-16": "utf-8", "utf-16le": "utf-8", "utf-16be": "utf-8", "us-ascii": "cp1252",
                   "ascii": "cp1252", "iso-8859-1": "cp1252", "latin1": "cp1252", "x-user-defined": "cp1252"}
-TAG_END = b" \t\n\r\f/>"
+# Where "<tag" is not a tag: comments, and the content of raw-text elements (approximate, for lines only).
+DEAD_START = re.compile(rb"<!--|<(script|style|textarea|title|xmp|noembed|noframes|iframe)(?=[\s/>])")
 XLINK_NS = "http://www.w3.org/1999/xlink"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 ALWAYS_VISIT = frozenset(TAG_RULES) | {"template", "iframe"}
 
 
 class Locator:
-    """Source lines of start tags, found forward from the previous hit in the raw text."""
+    """Source lines of start tags: the n-th <tag> element of the tree is the n-th "<tag" of the source
+    outside comments and raw text (script, style, textarea, ...)."""
 
     def __init__(self, source: bytes | str):
-        self.text = source.lower()
-        self.is_bytes = isinstance(source, bytes)
-        self.newline = b"\n" if self.is_bytes else "\n"
-        self.tag_end = TAG_END if self.is_bytes else TAG_END.decode()
-        self.cursor = 0
-        self.line = 1
+        text = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
+        self.text = text.lower()
+        self.found: dict[str, tuple[list[int], int]] = {}  # tag -> (its start tags so far, next search)
+        self.dead: list[tuple[int, int]] | None = None
+        self.position, self.line = 0, 1
 
-    def locate(self, tag: str) -> int:
-        needle = ("<" + tag).encode() if self.is_bytes else "<" + tag
-        pos = self.text.find(needle, self.cursor)
-        while pos != -1:
-            after = self.text[pos + len(needle):pos + len(needle) + 1]
-            if not after or after in self.tag_end:
-                self.line += self.text.count(self.newline, self.cursor, pos)
-                self.cursor = pos + 1
-                return self.line
-            pos = self.text.find(needle, pos + 1)
+    def locate(self, tag: str, nth: int) -> int:
+        """The line of the ``nth`` (1-based) element ``tag``, in any order of calls."""
+        positions, pos = self.found.get(tag) or self.found.setdefault(tag, ([], 0))
+        pattern = _start_tag(tag)
+        while len(positions) < nth:
+            hit = pattern.search(self.text, pos)
+            if hit is None:
+                break
+            pos = hit.end()
+            if not self._in_dead_text(hit.start()):
+                positions.append(hit.start())
+        self.found[tag] = (positions, pos)
+        if len(positions) >= nth:
+            self._move_to(positions[nth - 1])
         return self.line
+
+    def _move_to(self, at: int) -> None:
+        if at >= self.position:
+            self.line += self.text.count(b"\n", self.position, at)
+        else:
+            self.line -= self.text.count(b"\n", at, self.position)
+        self.position = at
+
+    def _in_dead_text(self, at: int) -> bool:
+        if self.dead is None:
+            self.dead = _dead_regions(self.text)
+            self.starts = [start for start, _ in self.dead]
+        i = bisect.bisect_right(self.starts, at) - 1
+        return i >= 0 and at < self.dead[i][1]
+
+
+@functools.lru_cache(maxsize=512)
+def _start_tag(tag: str) -> re.Pattern:
+    return re.compile(b"<" + re.escape(tag.encode("utf-8")) + rb"(?=[\s/>]|\Z)")
+
+
+def _dead_regions(text: bytes) -> list[tuple[int, int]]:
+    regions, pos = [], 0
+    while (match := DEAD_START.search(text, pos)) is not None:
+        if match.group(1) is None:  # a comment
+            close = text.find(b"-->", match.end())
+            start, end = match.start(), len(text) if close == -1 else close + 3
+        else:
+            start = text.find(b">", match.end()) + 1
+            if start == 0:
+                break
+            close = text.find(b"</" + match.group(1), start)
+            end = len(text) if close == -1 else close
+        regions.append((start, end))
+        pos = max(end, match.end())
+    return regions
 
 
 def audit_html(fa: FileAudit, data: bytes) -> None:
@@ -65,22 +109,29 @@ def audit_html(fa: FileAudit, data: bytes) -> None:
 
 
 def _walk(fa: FileAudit, root, locator: Locator) -> None:
-    for node in root.traverse(include_text=False):
+    """Every element in document order, template contents where the template stands (iteratively)."""
+    seen: dict[str, int] = {}
+    stack = [root.traverse(include_text=False)]
+    while stack:
+        node = next(stack[-1], None)
+        if node is None:
+            stack.pop()
+            continue
         tag = node.tag
         if not tag or tag[0] == "-":
             continue  # comments, the document, fragments
+        tag = tag.lower()
+        nth = seen[tag] = seen.get(tag, 0) + 1
         raw = node.attributes
         if not raw and tag not in ALWAYS_VISIT:
             continue
-        tag = tag.lower()
         parent = node.parent
         el = Element(tag, {k.lower(): v for k, v in raw.items()},
                      (parent.tag or "").lower() if parent is not None else "",
-                     locate=lambda t=tag: locator.locate(t), text=lambda n=node: n.text(deep=True))
+                     locate=lambda t=tag, n=nth: locator.locate(t, n), text=lambda n=node: n.text(deep=True))
         check_element(fa, el)
         if tag == "template":
-            for fragment in node.template_fragments():
-                _walk(fa, fragment, locator)
+            stack += [fragment.traverse(include_text=False) for fragment in reversed(node.template_fragments())]
 
 
 def decode_page(data: bytes) -> tuple[bytes | str, str]:
@@ -172,4 +223,4 @@ def _xml_stylesheet(fa: FileAudit, line: int, data: str) -> None:
     if "xsl" in kind or (pseudo.get("href") or "").lower().endswith((".xsl", ".xslt")):
         fa.add(line, "script", "<?xml-stylesheet?> applies an XSLT stylesheet, which can write script")
     if pseudo.get("href"):
-        fa.use_url(line, pseudo["href"], "<?xml-stylesheet?>", "load")
+        fa.use_url(line, pseudo["href"], "<?xml-stylesheet?>", "style")

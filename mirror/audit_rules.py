@@ -100,7 +100,8 @@ class FileAudit:
         self.findings.append(Finding(self.rel, line, rule, message, severity))
 
     def use_url(self, line: int, value: str, what: str, how: str = "load") -> None:
-        """Judge one URL. how: load (fetched now) | image | frame | link (on a click) | nav | ping | submit."""
+        """Judge one URL. how: load (fetched now) | image | style (a stylesheet) | frame | link (on a click)
+        | nav | ping | submit."""
         url = classify(value, self.base_dir)
         if url.kind == "script":
             self.add(line, "script", f"{what} runs a {url.scheme}: URL")
@@ -123,7 +124,7 @@ class FileAudit:
             self.add(line, "remote-load", f"{what} fetches {shown}")
 
     def _data_url(self, line: int, url, what: str, how: str) -> None:
-        if url.data_type == "text/css":
+        if url.data_type == "text/css" or how == "style":  # a stylesheet is read as CSS whatever its type
             self.check_css(url.data_body, line, f"{what} (data: CSS)", single_line=True)
         elif not data_is_inert(url.data_type, how == "image"):
             self.add(line, "script", f"{what} holds a {url.data_type} data: URL, which can run script")
@@ -142,7 +143,8 @@ class FileAudit:
         elif item.kind == "script":
             self.add(line, "script", f"{what} uses {item.value}, which can run script")
         else:
-            self.use_url(line, item.value, f"{what} {'@import' if item.kind == 'import' else 'url()'}", "image")
+            self.use_url(line, item.value, f"{what} {'@import' if item.kind == 'import' else 'url()'}",
+                         "style" if item.kind == "import" else "image")
 
     def finish(self) -> None:
         if self.is_page and not self.policy_ok:
@@ -238,14 +240,14 @@ def _meta(fa: FileAudit, el: Element) -> None:
 def _link_element(fa: FileAudit, el: Element) -> None:
     rel = " ".join((el.attrs.get("rel") or "").lower().split()) or "(no rel)"
     if el.attrs.get("href") is not None:
-        fa.use_url(el.line, el.attrs["href"], f"<link rel={rel}>", "load")
+        fa.use_url(el.line, el.attrs["href"], f"<link rel={rel}>", "style" if "stylesheet" in rel else "load")
     if el.attrs.get("imagesrcset"):
         for url in srcset_urls(el.attrs["imagesrcset"]):
             fa.use_url(el.line, url, f"<link rel={rel} imagesrcset>", "image")
 
 
 def _top_foreign(fa: FileAudit, el: Element) -> None:
-    if el.parent not in ("svg", "math", "foreignobject"):
+    if fa.is_page and el.parent not in ("svg", "math", "foreignobject"):  # an .svg file warns where used
         kind = "SVG" if el.tag == "svg" else "MathML"
         fa.add(el.line, "safest", f"inline <{el.tag}>: {kind} is not shown in Tor Browser at Safest")
 
@@ -257,7 +259,9 @@ def _media(fa: FileAudit, el: Element) -> None:
 
 def _animation(fa: FileAudit, el: Element) -> None:
     target = (el.attrs.get("attributename") or "").strip().lower()
-    if target in ("href", "xlink:href") or target.startswith("on"):
+    if target.startswith("on"):
+        fa.add(el.line, "script", f"<{el.tag} attributeName={target}> sets an event handler")
+    elif target in ("href", "xlink:href"):
         for key in ("to", "from", "by", "values"):
             for value in (el.attrs.get(key) or "").split(";"):
                 if value.strip():

@@ -9,6 +9,7 @@ imports the sanitizer: the audit is an independent second opinion.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ class Url:
     data_type: str = ""  # data: URLs: the media type, lowercase
     data_body: str = ""  # data: URLs: the payload, percent- or base64-decoded when it is text
 
-    @property
+    @functools.cached_property
     def shown(self) -> str:
         text = " ".join(self.raw.split())
         return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 1] + "…"
@@ -46,9 +47,13 @@ class Url:
 
 def normalize(value: str) -> str:
     """The URL string as a browser parses it: outer C0 controls and spaces gone, tab/CR/LF removed."""
-    return value.strip(C0_AND_SPACE).replace("\t", "").replace("\n", "").replace("\r", "")
+    value = value.strip(C0_AND_SPACE)
+    if "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\t", "").replace("\n", "").replace("\r", "")
+    return value
 
 
+@functools.lru_cache(maxsize=4096)  # pages repeat their links; a Url is immutable
 def classify(value: str, base_dir: str) -> Url:
     """Classify ``value`` found in a file whose folder (relative to the audited root) is ``base_dir``."""
     url = normalize(value)

@@ -54,23 +54,27 @@ def check_command(ctx: click.Context, directory: Path, as_json: bool, strict_lin
 @main.command("serve")
 @click.argument("directory", type=click.Path(path_type=Path), default=Path("build/site"))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="TCP port; 0 picks a free one.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="TCP port; 0 picks a free one.")
 @click.option("--socket", "socket_path", type=click.Path(path_type=Path),
               help="Serve on this unix socket instead of TCP (for tor's HiddenServicePort 80 unix:PATH).")
 @click.option("--engine", type=click.Choice(["mirror", "nginx"]), default="mirror", show_default=True,
               help="The embedded server, or Debian's nginx run with a hardened config of its own.")
-@click.option("--access-log", is_flag=True, help="Log method, path and status of each request (never addresses or times).")
+@click.option("--access-log", is_flag=True,
+              help="Log method, path and status of each request (never addresses or times).")
 @click.option("--i-understand-this-exposes-the-server", "allow_public", is_flag=True,
-              help="Allow a non-loopback --host. An onion service's backend reachable from the network can reveal its operator.")
-def serve_command(directory: Path, host: str, port: int, socket_path: Path | None, engine: str, access_log: bool,
-                  allow_public: bool) -> None:
+              help="Allow a non-loopback --host. An onion service's backend reachable from the network "
+                   "can reveal its operator.")
+def serve_command(directory: Path, host: str, port: int, socket_path: Path | None, engine: str,
+                  access_log: bool, allow_public: bool) -> None:
     """Serve the build DIRECTORY until Ctrl-C or SIGTERM (loopback only, no access log by default)."""
     from mirror import serve
 
+    def ready(server) -> None:
+        click.echo(f"Serving {directory} at {server.where} (Ctrl-C stops).")
+
     serve.serve_forever(directory, host=host, port=port, socket_path=socket_path, allow_public=allow_public,
-                        access_log=access_log, engine=engine,
-                        ready=lambda server: click.echo(f"Serving {directory} at {server.where} (Ctrl-C stops).",
-                                                        nl=True))
+                        access_log=access_log, engine=engine, ready=ready)
 
 
 @main.command("zip")

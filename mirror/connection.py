@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import socket
 
-from mirror import http, respond
+from mirror import http, resources, respond
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("mirror.serve.access")
@@ -24,7 +25,7 @@ STALL_TIMEOUT = 60  # seconds a client may leave a response unread
 LINGER = 2  # seconds to drain a client's input after the last response, before closing
 FLUSH_AT = 64 << 10  # bytes of queued responses written at once while answering a pipelined batch
 SENDFILE_RATE = 16 << 10  # bytes/s a large download must at least average
-MAX_CONNECTIONS = 4096
+MAX_CONNECTIONS = min(4096, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64)  # leave fds for files
 
 
 class Connection(asyncio.Protocol):
@@ -86,12 +87,12 @@ class Connection(asyncio.Protocol):
 
     def answer(self) -> None:
         """Answer every complete request in the buffer, in order, in as few writes as possible."""
-        buf, out, queued = self.buf, [], 0
+        buf, pos, size, out, queued = self.buf, 0, len(self.buf), [], 0
         catalog, log_access = self.state.catalog, self.state.access_log
-        while buf:
-            end = buf.find(b"\r\n\r\n", 0, http.MAX_HEAD + 4)
+        while pos < size:
+            end = buf.find(b"\r\n\r\n", pos, pos + http.MAX_HEAD + 4)
             if end < 0:
-                problem = http.incomplete_head_problem(buf)
+                problem = http.incomplete_head_problem(buf[pos:])
                 if problem is not None:
                     return self.fail(out, problem)
                 if self.head_started is None:
@@ -99,16 +100,16 @@ class Connection(asyncio.Protocol):
                 break
             self.head_started = None
             try:
-                req = http.parse_head(buf[:end])
+                req = http.parse_head(buf[pos:end])
             except http.BadRequest as problem:
                 return self.fail(out, problem)
-            buf = buf[end + 4:]
+            pos = end + 4
             data, job = respond.respond(catalog, req)
             if log_access:
                 access.info("%s %s %s", req.method.decode(), req.path, data[9:12].decode())
             out.append(data)
             if job is not None:
-                self.buf = buf
+                self.buf = buf[pos:]
                 return self.send_file(out, job, req.keep_alive)
             if not req.keep_alive:
                 return self.finish(out)
@@ -118,7 +119,7 @@ class Connection(asyncio.Protocol):
                 out, queued = [], 0
                 if self.write_paused:
                     break
-        self.buf = buf
+        self.buf = buf[pos:] if pos else buf
         if out:
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
 
@@ -128,7 +129,7 @@ class Connection(asyncio.Protocol):
         self.finish(out)
 
     def finish(self, out: list[bytes]) -> None:
-        """Write the last response, half-close, and drain the client's input for a moment (lingering close)."""
+        """Write the last response, half-close, and drain the client's input a moment (lingering close)."""
         self.buf = b""
         self.draining = True
         self.seen = self.state.tick
@@ -146,7 +147,7 @@ class Connection(asyncio.Protocol):
 
     async def _send_file(self, job: respond.FileJob, keep_alive: bool) -> None:
         try:
-            with open(job.path, "rb", opener=_nofollow) as f:
+            with open(job.path, "rb", opener=resources.open_nofollow) as f:
                 if os.fstat(f.fileno()).st_size != job.size:
                     raise OSError(f"{job.path} changed size while being served")
                 await asyncio.get_running_loop().sendfile(self.transport, f, job.offset, job.count)
@@ -183,7 +184,3 @@ class Connection(asyncio.Protocol):
                 self.finish([respond.error(408)])
         elif tick - self.seen > IDLE_TIMEOUT:
             self.transport.close()
-
-
-def _nofollow(path: str, flags: int) -> int:
-    return os.open(path, flags | os.O_NOFOLLOW)

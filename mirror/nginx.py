@@ -34,6 +34,8 @@ NGINX = "/usr/sbin/nginx"
 START_TIMEOUT = 10.0
 QVALUE = r"(?:\s*;\s*q\s*=\s*(?:1(?:\.0*)?|0?\.\d*[1-9]\d*))?\s*(?:,|$)"
 ACCEPTS = {"br": rf"~*^:(?:.*,)?\s*(?:br|\*){QVALUE}", "gzip": rf"~*^:(?:.*,)?\s*(?:x-)?gzip{QVALUE}"}
+VARIANT_PARTS = {"dir": {"br": ".mirror/br/", "gzip": ".mirror/gz/"}, "ext": {"br": ".br", "gzip": ".gz"},
+                 "tag": {"br": "-br", "gzip": "-gzip"}}
 UNSAFE_IN_CONFIG = set('"\\$;{}\'') | {chr(c) for c in range(32)} | {"\x7f"}
 
 
@@ -149,7 +151,8 @@ def render_config(catalog: resources.Catalog, state: Path, listen: str, user: st
     lines += [f"    {d}" for d in (
         "access_log off;", "log_not_found off;", "server_tokens off;", "etag off;", "if_modified_since off;",
         "absolute_redirect off;", "server_name_in_redirect off;", "autoindex off;", "disable_symlinks on;",
-        "charset off;", "types {}", "default_type application/octet-stream;", "sendfile on;", "tcp_nodelay on;",
+        "charset off;", "types {}", "default_type application/octet-stream;", "sendfile on;",
+        "tcp_nodelay on;",
         "keepalive_timeout 20s;", "client_header_timeout 10s;", "client_body_timeout 10s;",
         "send_timeout 60s;", "client_max_body_size 1k;", "large_client_header_buffers 4 8k;",
         "max_ranges 1;", "msie_padding off;",
@@ -171,8 +174,7 @@ def coding_maps(catalog: resources.Catalog) -> list[str]:
         out.append('        default "";')
         out += [f'        "{ACCEPTS[c]}" {c};' for c in codings if c != "identity"]
         out.append("    }")
-        for suffix, values in (("dir", {"br": ".mirror/br/", "gzip": ".mirror/gz/"}),
-                               ("ext", {"br": ".br", "gzip": ".gz"}), ("tag", {"br": "-br", "gzip": "-gzip"})):
+        for suffix, values in VARIANT_PARTS.items():
             out.append(f'    map $mirror_{name} $mirror_{name}_{suffix} {{ default ""; '
                        + " ".join(f'{c} "{values[c]}";' for c in codings if c != "identity") + " }")
     return out
@@ -183,8 +185,10 @@ def _combo(codings: tuple[str, ...]) -> str:
 
 
 def server_block(catalog: resources.Catalog, listen: str) -> list[str]:
-    fixed = [("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"), *resources.FIXED_HEADERS]
-    out = ["    server {", f"        listen {listen};", "        server_name _;", f"        root {_q(str(catalog.root))};",
+    fixed = [("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+             *resources.FIXED_HEADERS]
+    out = ["    server {", f"        listen {listen};", "        server_name _;",
+           f"        root {_q(str(catalog.root))};",
            *[f"        {line}" for line in add_headers(fixed)],
            '        add_header Allow "GET, HEAD" always;',
            "        if ($request_method !~ ^(GET|HEAD)$) { return 405; }"]
@@ -198,12 +202,12 @@ def server_block(catalog: resources.Catalog, listen: str) -> list[str]:
     out.append("        location / { return 404; }")
     for path, target in sorted(catalog.redirects.items()):
         if _configurable(path) and _configurable(target):
-            out += [f"        location = {_q(path)} {{", *[f"            {line}" for line in add_headers(fixed)],
+            out += [f"        location = {_q(path)} {{",
+                    *[f"            {line}" for line in add_headers(fixed)],
                     f"            return 301 {_q(target)};", "        }"]
     for path, resource in sorted(catalog.routes.items()):
         if not _configurable(path) or not _configurable(resource.rel):
-            log.warning("the nginx engine skips %r: its name has characters nginx's configuration cannot hold",
-                        path)
+            log.warning("the nginx engine skips %r: nginx's configuration cannot hold its name", path)
             continue
         out += [f"        {line}" for line in location(path, resource)]
     out.append("    }")
@@ -213,6 +217,7 @@ def server_block(catalog: resources.Catalog, listen: str) -> list[str]:
 def location(path: str, resource: resources.Resource) -> list[str]:
     identity = resource.variants["identity"]
     digest = identity.etag.decode().strip('"')
+    fresh = f"if ($http_if_none_match ~ '\"{digest}%s\"|^\\s*\\*\\s*$') {{ return 304; }}"
     lines = [f"location = {_q(path)} {{", f"    default_type {_q(resource.ctype)};",
              *[f"    {line}" for line in add_headers(resource.common_pairs)],
              '    add_header Last-Modified "" always;']
@@ -220,11 +225,11 @@ def location(path: str, resource: resources.Resource) -> list[str]:
         name = _combo(resource.codings)
         lines += [f"    add_header ETag '\"{digest}${{mirror_{name}_tag}}\"' always;",
                   f"    add_header Content-Encoding $mirror_{name} always;",
-                  f"    if ($http_if_none_match ~ '\"{digest}(-br|-gzip)?\"|^\\s*\\*\\s*$') {{ return 304; }}",
+                  "    " + fresh % "(-br|-gzip)?",
                   f'    try_files "/${{mirror_{name}_dir}}{resource.rel}${{mirror_{name}_ext}}" =404;']
     else:
         lines += [f"    add_header ETag '\"{digest}\"' always;",
-                  f"    if ($http_if_none_match ~ '\"{digest}\"|^\\s*\\*\\s*$') {{ return 304; }}",
+                  "    " + fresh % "",
                   f'    try_files "/{resource.rel}" =404;']
     return lines + ["}"]
 
@@ -269,6 +274,7 @@ def wait_until_listening(server: NginxServer, proc: subprocess.Popen, state: Pat
             if server.socket_path:
                 with socket.socket(socket.AF_UNIX) as probe:
                     probe.connect(os.fspath(server.socket_path))
+                os.chmod(server.socket_path, 0o660)  # as the embedded server: owner and group only
             else:
                 socket.create_connection((server.host.strip("[]"), server.port), timeout=1).close()
             return

@@ -26,10 +26,11 @@ from mirror.errors import ServeError
 log = logging.getLogger(__name__)
 
 MEMORY_FILE_LIMIT = 1 << 20  # files up to this size are held in memory ...
-MEMORY_TOTAL_LIMIT = 256 << 20  # ... until this many bytes are held; the rest is sent from disk
+MEMORY_TOTAL_LIMIT = 128 << 20  # ... until this many bytes are held; the rest is sent from disk
 PAGE_CSP = ("default-src 'none'; img-src 'self' data:; style-src 'self'; font-src 'self'; media-src 'self'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 ASSET_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+NEVER_IN_CSP = ("upgrade-insecure-requests", "block-all-mixed-content")
 FIXED_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
@@ -83,8 +84,9 @@ def load(root: Path) -> Catalog:
     catalog = Catalog(Path(real_root), from_manifest=entries is not None)
     if entries is None:
         entries = scan(Path(real_root))
-        log.warning("%s has no .mirror/manifest.json: hashed %d file(s) at start; no precompressed variants "
-                    "and a default CSP (build it with mirror to get the page's own policy).", root, len(entries))
+        log.warning("%s has no .mirror/manifest.json: hashed %d file(s) at start; no precompressed "
+                    "variants and a default CSP (build it with mirror to get the page's own policy).",
+                    root, len(entries))
     budget = [MEMORY_TOTAL_LIMIT]
     for rel, meta in sorted(entries.items()):
         resource = load_resource(real_root, rel, meta, budget)
@@ -108,7 +110,8 @@ def read_manifest(root: Path) -> dict[str, dict] | None:
         if not isinstance(files, dict):
             raise TypeError("'files' is not an object")
     except (ValueError, KeyError, TypeError) as e:
-        raise ServeError(f"{path} is not a mirror manifest ({e}); rebuild the directory with mirror build.") from e
+        raise ServeError(f"{path} is not a mirror manifest ({e}); rebuild the directory with mirror build.") \
+            from e
     return files
 
 
@@ -187,7 +190,7 @@ def read_variant(path: str, coding: str, size: int | None, sha256: str | None, b
 def _read(path: str, keep: bool) -> tuple[bytes | None, str]:
     digest = hashlib.sha256()
     chunks = []
-    with open(path, "rb", opener=_nofollow) as f:
+    with open(path, "rb", opener=open_nofollow) as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
             if keep:
@@ -195,16 +198,19 @@ def _read(path: str, keep: bool) -> tuple[bytes | None, str]:
     return (b"".join(chunks) if keep else None), digest.hexdigest()
 
 
-def _nofollow(path: str, flags: int) -> int:
+def open_nofollow(path: str, flags: int) -> int:
+    """An ``opener`` that refuses a symlink as the last path component."""
     return os.open(path, flags | os.O_NOFOLLOW)
 
 
 def csp_for(ctype: str, csp: str | None) -> str:
+    """The policy header: the build's, never framed, and never upgrading requests (it breaks http onions)."""
     if not csp:
         return PAGE_CSP if ctype.startswith(("text/html", "application/xhtml")) else ASSET_CSP
-    if "frame-ancestors" not in csp:
-        csp = f"{csp.rstrip().rstrip(';')}; frame-ancestors 'none'"
-    return csp
+    kept = [d.strip() for d in csp.split(";") if d.strip() and d.split()[0].lower() not in NEVER_IN_CSP]
+    if not any(d.split()[0].lower() == "frame-ancestors" for d in kept):
+        kept.append("frame-ancestors 'none'")
+    return "; ".join(kept)
 
 
 def cache_control(ctype: str) -> str:

@@ -76,8 +76,8 @@ def ranged(resource: Resource, req: http.Request) -> tuple[bytes, FileJob | None
         return b"HTTP/1.1 416 Range Not Satisfiable\r\n" + extra + close + b"\r\n", None
     first, last = span
     count = last - first + 1
-    head = b"HTTP/1.1 206 Partial Content\r\n%sContent-Range: bytes %d-%d/%d\r\nContent-Length: %d\r\n%s\r\n" % (
-        variant.headers, first, last, variant.size, count, close)
+    head = (b"HTTP/1.1 206 Partial Content\r\n%sContent-Range: bytes %d-%d/%d\r\nContent-Length: %d\r\n%s\r\n"
+            % (variant.headers, first, last, variant.size, count, close))
     if variant.body is None:
         return head, FileJob(variant.path, first, count, variant.size)
     return head + variant.body[first:last + 1], None
@@ -97,7 +97,8 @@ def negotiate(accept: bytes | None, codings: tuple[str, ...]) -> str:
 
 def redirect(target: str, req: http.Request) -> bytes:
     location = quote(target, safe="/!$&'()*+,;=:@~").encode("ascii")
-    return status_only(301, ERROR_HEADERS + b"Location: " + location + b"\r\n", req.keep_alive, with_length=True)
+    headers = ERROR_HEADERS + b"Location: " + location + b"\r\n"
+    return status_only(301, headers, req.keep_alive, with_length=True)
 
 
 def status_only(status: int, headers: bytes, keep_alive: bool, with_length: bool = False) -> bytes:

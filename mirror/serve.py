@@ -118,13 +118,18 @@ def serve_forever(root: Path, *, host: str = "127.0.0.1", port: int = 0, socket_
                   allow_public: bool = False, access_log: bool = False, engine: str = "mirror",
                   ready=None) -> None:
     """Serve until SIGTERM or SIGINT; ``ready(server)`` is called once it listens (the CLI prints there)."""
+    if engine not in ("mirror", "nginx"):
+        raise ServeError(f"unknown engine {engine!r}: use 'mirror' (the embedded server) or 'nginx'.")
+    if engine == "nginx" and access_log:
+        raise ServeError("--access-log works with the embedded server only; nginx runs with no logs.")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if engine == "nginx":
             from mirror import nginx
 
-            server = nginx.start(root, host=host, port=port, socket_path=socket_path, allow_public=allow_public)
+            server = nginx.start(root, host=host, port=port, socket_path=socket_path,
+                                 allow_public=allow_public)
         else:
             server = start(root, host=host, port=port, socket_path=socket_path, allow_public=allow_public,
                            access_log=access_log)

@@ -18,7 +18,20 @@ import pytest
 
 from mirror import build, connection, serve
 from mirror.errors import ServeError
-from tests.servekit import ELEVEN, LARGE, PAGE, PAGE_CSP, etag_of, fetch, parse_all, raw, request, write_site
+from tests.servekit import (
+    ELEVEN,
+    LARGE,
+    PAGE,
+    PAGE_CSP,
+    connect,
+    etag_of,
+    fetch,
+    parse_all,
+    raw,
+    read_response,
+    request,
+    write_site,
+)
 
 PRIVACY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -293,12 +306,12 @@ def test_a_new_build_swapped_in_is_served_without_a_restart(tmp_path):
     root = tmp_path / "site"
     write_site(root)
     with serve.start(root) as running:
-        assert fetch(running, "/file").body == ELEVEN
-        build.write_build(root, {"index.html": PAGE, "file": b"rebuilt\n"})
+        assert fetch(running, "/style.css").body != b"rebuilt\n"
+        build.write_build(root, {"index.html": PAGE, "style.css": b"rebuilt\n"})
         deadline = time.monotonic() + 10
-        while fetch(running, "/file").body != b"rebuilt\n" and time.monotonic() < deadline:
+        while fetch(running, "/style.css").body != b"rebuilt\n" and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert fetch(running, "/file").body == b"rebuilt\n"
+        assert fetch(running, "/style.css").body == b"rebuilt\n"
         assert fetch(running, "/about").status == 404
 
 
@@ -317,3 +330,49 @@ def test_the_access_log_is_off_by_default_and_never_has_addresses(site, caplog):
 def test_if_none_match_is_evaluated_before_range(server):
     r = fetch(server, "/file", range="bytes=0-3", if_none_match=etag_of(ELEVEN))
     assert r.status == 304
+
+
+def test_a_request_pipelined_behind_a_file_sent_from_disk_is_answered_after_it(server):
+    data = request("/large.bin") + request("/file", headers={"Connection": "close"})
+    responses = parse_all(raw(server, data, timeout=20))
+    assert [r.status for r in responses] == [200, 200]
+    assert responses[0].body == LARGE and responses[1].body == ELEVEN
+
+
+def test_a_client_that_does_not_read_gets_no_more_answers_queued(server):
+    """Flow control: 2,000 pipelined requests for a 27 KB page are not all answered into memory at once."""
+    count = 2000
+    with connect(server, timeout=30) as sock:
+        sock.sendall(request("/") * count)
+        time.sleep(1.0)
+        (conn,) = [c for c in server._state.connections if c.transport.get_write_buffer_size() or c.buf]
+        assert conn.transport.get_write_buffer_size() < 4 << 20
+        received, reader = 0, sock.makefile("rb")
+        for _ in range(count):
+            received += read_response(reader).status == 200
+    assert received == count
+
+
+def test_the_csp_header_never_upgrades_requests_and_always_forbids_framing():
+    from mirror.resources import csp_for
+
+    built = "default-src 'none'; upgrade-insecure-requests; style-src 'self'; block-all-mixed-content"
+    assert csp_for("text/html", built) == "default-src 'none'; style-src 'self'; frame-ancestors 'none'"
+    own = csp_for("text/html", "default-src 'none'; frame-ancestors 'self'")
+    assert own == "default-src 'none'; frame-ancestors 'self'"
+    assert "frame-ancestors 'none'" in csp_for("image/png", None)
+
+
+@pytest.mark.parametrize("host, family", [("::1", socket.AF_INET6), ("[::1]", socket.AF_INET6),
+                                          ("localhost", socket.AF_INET)])
+def test_ipv6_loopback_and_localhost_are_served(site, host, family):
+    with serve.start(site, host=host) as running:
+        address = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+        shown = "[::1]" if family == socket.AF_INET6 else "127.0.0.1"
+        assert running.url == f"http://{shown}:{running.port}/"
+        with socket.socket(family) as sock:
+            sock.settimeout(5)
+            sock.connect((address, running.port))
+            sock.sendall(request("/file", headers={"Connection": "close"}))
+            reply = sock.makefile("rb").read()
+    assert parse_all(reply)[0].body == ELEVEN

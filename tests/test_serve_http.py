@@ -81,7 +81,7 @@ def test_every_malformed_request_of_the_corpus_is_refused_and_the_server_keeps_s
 
 
 def test_go_range_cases_match_the_rfc(server):
-    """The corpus's Go cases on the 11-byte /file, with the statuses this server chose (see http.byte_range)."""
+    """The corpus's Go cases on the 11-byte /file, with this server's statuses (see http.byte_range)."""
     cases = {"bytes=0-,1-,2-,3-,4-": 200, "bytes=11-": 416, "bytes=100-1000": 416, "bytes=0-0,-2": 200,
              "bytes=": 200, "bytes=-6-": 416, "bytes=---0": 416}
     for spec, status in cases.items():
@@ -166,7 +166,8 @@ def test_a_tampered_manifest_cannot_name_files_outside_or_hidden(tmp_path):
     os.symlink(tmp_path, root / "up")
     manifest_path = root / ".mirror" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    for rel in ("../secret.txt", ".htpasswd", "docs/../../secret.txt", "up/secret.txt", "/" + str(tmp_path / "secret.txt")):
+    outside = "/" + str(tmp_path / "secret.txt")
+    for rel in ("../secret.txt", ".htpasswd", "docs/../../secret.txt", "up/secret.txt", outside):
         manifest["files"][rel] = {"type": "text/plain"}
     manifest_path.write_text(json.dumps(manifest))
     with serve.start(root) as running:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.serve_wrk import parse_wrk
 from tests.conftest import need_program
 from tests.servekit import fetch, write_site
 
@@ -36,19 +37,16 @@ def rss_mb(pid: int) -> float:
     return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1)) / 1024
 
 
-def run_wrk(wrk: str, url: str, script: Path, connections: int, seconds: int) -> str:
-    args = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency", "-s", str(script), url]
-    return subprocess.run(args, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
-
-
-def errors_in(out: str) -> int:
-    socket_errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return socket_errors + (int(non_2xx.group(1)) if non_2xx else 0)
+def run_wrk(wrk: str, url: str, script: Path, connections: int, seconds: int) -> tuple[dict, str]:
+    args = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency",
+            "-s", str(script), url]
+    out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    return parse_wrk(out), out
 
 
 @pytest.fixture
 def cli_server(tmp_path):
+    need_program("wrk")
     root = tmp_path / "site"
     write_site(root)
     with subprocess.Popen([sys.executable, "-m", "mirror", "serve", str(root)], stdout=subprocess.PIPE,
@@ -71,15 +69,13 @@ def test_load_at_64_and_256_connections_has_no_errors_and_bounded_memory(cli_ser
     report = []
     baseline = rss_mb(proc.pid)
     for connections in (64, 256):
-        out = run_wrk(wrk, url, script, connections, SECONDS)
-        requests = int(re.search(r"(\d+) requests in", out).group(1))
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-        p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
+        result, out = run_wrk(wrk, url, script, connections, SECONDS)
         growth = rss_mb(proc.pid) - baseline
-        report.append(f"{connections} connections, {SECONDS} s: {requests} requests, {rps:,.0f} req/s, "
-                      f"p99 {p99}, RSS {baseline:.1f} MB -> {baseline + growth:.1f} MB (+{growth:.1f} MB)")
-        assert errors_in(out) == 0, out
-        assert requests > 0
+        report.append(f"{connections} connections, {SECONDS} s: {result['requests']} requests, "
+                      f"{result['rps']:,.0f} req/s, p99 {result['p99']:.1f} ms, errors {result['errors']}, "
+                      f"RSS {baseline:.1f} MB -> {baseline + growth:.1f} MB (+{growth:.1f} MB)")
+        assert result["errors"] == 0, out
+        assert result["requests"] > 0
         assert growth < RSS_GROWTH_LIMIT_MB, report
     with capsys.disabled():
         print("\n" + "\n".join(report))

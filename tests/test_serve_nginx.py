@@ -23,8 +23,9 @@ REQUESTS = [
     ("/file", {"range": "bytes=-3"}), ("/.mirror/manifest.json", {}), ("/.htpasswd", {}),
     ("/docs/.env", {}),
 ]
-HOSTILE = ["/%2e%2e/secret.txt", "/../secret.txt", "/%252e%252e/secret.txt", "/..%5csecret.txt", "//secret.txt",
-           "/docs/..%2f..%2fsecret.txt", "/%c0%ae%c0%ae/secret.txt", "/.mirror/gz/index.html.gz"]
+HOSTILE = ["/%2e%2e/secret.txt", "/../secret.txt", "/%252e%252e/secret.txt", "/..%5csecret.txt",
+           "//secret.txt", "/docs/..%2f..%2fsecret.txt", "/%c0%ae%c0%ae/secret.txt",
+           "/.mirror/gz/index.html.gz"]
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +97,7 @@ def test_nginx_on_a_unix_socket_and_its_state_is_removed(site, tmp_path):
     path = tmp_path / "nginx.sock"
     with nginx.start(site, socket_path=path) as engine:
         assert engine.url is None and fetch(engine, "/file").body == ELEVEN
+        assert oct(path.stat().st_mode & 0o777) == "0o660"
         state = engine.state
     assert not path.exists() and not state.exists()
 
@@ -106,7 +108,7 @@ def test_nginx_refuses_public_addresses_like_the_embedded_server(site):
 
 
 def test_the_serve_entry_point_runs_nginx(site, tmp_path):
-    """serve_forever(engine="nginx") is what `mirror serve --engine nginx` calls; ready() sees a live server."""
+    """serve_forever(engine="nginx") is what `mirror serve --engine nginx` calls; ready() sees it live."""
     seen = []
 
     def ready(server):
@@ -116,3 +118,10 @@ def test_the_serve_entry_point_runs_nginx(site, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         serve.serve_forever(site, engine="nginx", ready=ready)
     assert seen == [PAGE]
+
+
+def test_options_nginx_cannot_honour_are_refused(site):
+    with pytest.raises(serve.ServeError, match="--access-log works with the embedded server only"):
+        serve.serve_forever(site, engine="nginx", access_log=True)
+    with pytest.raises(serve.ServeError, match="unknown engine"):
+        serve.serve_forever(site, engine="apache")

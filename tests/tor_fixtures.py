@@ -1,16 +1,8 @@
-"""Fixtures for the real-tor tests: ONE private Tor network per test session, and helpers to use it.
-
-Until mirror/serve.py lands on this branch, a one-write ``http.server`` stand-in with serve.start's
-signature is installed as ``mirror.serve`` (tests only).
-"""
+"""Fixtures for the real-tor tests: ONE private Tor network per test session, and helpers to use it."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
-import threading
-import types
 from pathlib import Path
 
 import pytest
@@ -31,19 +23,8 @@ def testnet():
         yield net
 
 
-@pytest.fixture(scope="session", autouse=True)
-def serve_module():
-    install_standin()
-    yield
-
-
-def install_standin() -> None:
-    if importlib.util.find_spec("mirror.serve") is None:
-        sys.modules["mirror.serve"] = _standin_serve()
-
-
-# `python -c CLI_BOOT ARGS...` runs the mirror CLI in a subprocess (with the stand-in server if needed).
-CLI_BOOT = "import sys, tests.tor_fixtures as t; t.install_standin(); from mirror.cli import main; main(sys.argv[1:])"
+# Runs the mirror CLI in a subprocess: [sys.executable, *CLI, "onion", ...]
+CLI = ["-m", "mirror"]
 
 
 def children(pid: int) -> list[int]:
@@ -61,41 +42,3 @@ def children(pid: int) -> list[int]:
 
 def fetch(url: str, socks_port: int, timeout: float = 30) -> requests.Response:
     return requests.get(url, proxies={"http": f"socks5h://127.0.0.1:{socks_port}"}, timeout=timeout)
-
-
-def _standin_serve() -> types.ModuleType:
-    import http.server
-    import socketserver
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-        daemon_threads = True
-
-        def get_request(self):
-            request, _ = super().get_request()
-            return request, ("unix", 0)
-
-    class Server:
-        def __init__(self, root, socket_path):
-            self.socket_path, self.port, self.url = Path(socket_path), None, None
-            self._server = UnixServer(str(socket_path), lambda *a: Handler(*a, directory=str(root)))
-            threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-        def stop(self):
-            self._server.shutdown()
-            self._server.server_close()
-            self.socket_path.unlink(missing_ok=True)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.stop()
-
-    module = types.ModuleType("mirror.serve")
-    module.start = lambda root, *, host="127.0.0.1", port=0, socket_path=None, allow_public=False: Server(
-        root, socket_path)
-    return module
