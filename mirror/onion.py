@@ -225,7 +225,11 @@ class OnionMirror:
         if self.attach["control_port"] or self.attach["control_socket"]:
             tor = torlib.attach(**self.attach, on_progress=progress, timeout=self.timeout)
             if self.pow_defenses:
-                pow.check_controller(tor.controller)
+                try:
+                    pow.check_controller(tor.controller)
+                except TorError:
+                    tor.close()
+                    raise
             return tor
         if self.pow_defenses:
             pow.check_program(torlib.find_program("tor"))
