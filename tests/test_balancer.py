@@ -21,7 +21,7 @@ from mirror.build import build_site
 from mirror.errors import BalanceError
 from tests.conftest import ROOT, missing, need_program
 from tests.balance_scenario import RendezvousCount, fetch, fetch_many
-from tests.tor_fixtures import CLI_BOOT, children
+from tests.tor_fixtures import CLI, children
 
 pytestmark = [pytest.mark.tor, pytest.mark.balance]
 
@@ -64,7 +64,7 @@ def balanced(net, site, tmp_path_factory):
             assert mirror.published.address == backend.address
         counts = [RendezvousCount(m.tor.controller) for m in backends]
         began = time.monotonic()
-        cli = subprocess.Popen([sys.executable, "-c", CLI_BOOT, "balance", "run", "--config",
+        cli = subprocess.Popen([sys.executable, *CLI, "balance", "run", "--config",
                                 str(plan.config_file), "--control-socket", str(net.client.control_socket),
                                 "--timeout", "120"],
                                cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
