@@ -3,8 +3,9 @@
 Owns: the checks before Onionbalance starts (a bootstrapped tor, enough HSDirs, a voting interval Onionbalance
 understands), the Onionbalance process (started by us, stopped by its PID: SIGTERM, then SIGKILL), its progress
 (backend descriptors it found, frontend descriptor uploads seen as HS_DESC events on our own control
-connection) and two guards: a deadline for the first upload, and a CPU watchdog for the hash-ring loop
-Onionbalance 0.2.4 falls into with too few HSDirs (it then ignores SIGTERM and never uploads).
+connection) and its guards: a deadline for the first upload, restarts (at most 5 in 10 minutes), and two ways
+to catch the hash-ring loop Onionbalance 0.2.4 falls into with 4 HSDirs or fewer (it then never uploads and
+ignores SIGTERM): the ring size it logs, and a watchdog for a process busy without a pause.
 
 Must never: run Onionbalance against anything but the control port or socket it is given, print (progress
 goes to ``on_event(kind, detail)``), or keep Onionbalance's output beyond its last lines.
@@ -69,7 +70,7 @@ class Balancer:
     """Onionbalance for ``config_file`` against a tor's control port or socket, supervised."""
 
     def __init__(self, config_file: Path, *, control_port: int | None = None, control_socket: Path | None = None,
-                 timeout: float = 180, on_event: OnEvent | None = None, program: str | None = None):
+                 timeout: float = 180, on_event: OnEvent | None = None, program: list[str] | None = None):
         if not (control_port or control_socket):
             raise BalanceError("name the tor Onionbalance should use: --control-port PORT or "
                                "--control-socket PATH.")
@@ -147,6 +148,7 @@ class Balancer:
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self._cpu.clear()
+        self.small_ring = None
         self._reader = threading.Thread(target=self._read_output, args=(self.process,), daemon=True,
                                         name=f"onionbalance-{self.process.pid}")
         self._reader.start()
@@ -216,7 +218,8 @@ class Balancer:
         return f"{problem}; {found}. Onionbalance's last lines: {last}"
 
     def _stop_process(self) -> None:
-        """SIGTERM, then SIGKILL by PID after a grace period (the hash-ring loop ignores SIGTERM)."""
+        """SIGTERM, then SIGKILL by PID after a grace period: Onionbalance 0.2.4 rarely exits on SIGTERM (its
+        handler calls sys.exit() while stem's threads live on), and never from its hash-ring loop."""
         process = self.process
         if process is None:
             return
