@@ -126,11 +126,13 @@ def test_frontend_serves_the_build_and_isolated_fetches_reach_both_backends(bala
 
 
 def test_balance_run_prints_the_frontend_address_once_uploaded(balanced):
-    out = read_until(balanced["cli"].stdout, "Ctrl-C stops.", within=10)
-    assert f"Reachable at {balanced['url']}" in out
+    out = read_until(balanced["cli"].stdout, f"Reachable at {balanced['url']}", within=10)
+    assert f"Reachable at {balanced['url']} (first frontend descriptor uploaded after " in out
 
 
 def read_until(stream, marker: str, within: float) -> str:
+    """Lines of ``stream`` up to the one holding ``marker`` (select sees the pipe, not the text buffer,
+    so ``marker`` must be on the first line of a write)."""
     import select
 
     out, deadline = "", time.monotonic() + within
