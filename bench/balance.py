@@ -15,7 +15,7 @@ from pathlib import Path
 from mirror import balance, balancer, keys, onion
 from mirror.build import build_site
 from mirror.testnet import Testnet
-from tests.balance_scenario import RendezvousCount, fetch, fetch_many
+from tests.balance_scenario import RendezvousCount, await_intro_points, fetch, fetch_many
 
 ROOT = Path(__file__).resolve().parents[1]
 FETCHES = 40
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
                 uploaded = ob.start().seconds
                 until_reachable(url, net.socks_port)
                 reachable = time.monotonic() - began
+                both_in = reachable + await_intro_points(net.controller, plan.frontend, 4, within=120)
                 both = fetch_many(url, net.socks_port, "both", count=FETCHES)
                 time.sleep(1)
                 served = [c.count for c in counts]
@@ -61,8 +62,8 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             for mirror in backends:
                 mirror.close()
-    print(f"Onionbalance start -> first frontend upload {uploaded:6.1f} s, "
-          f"-> reachable frontend {reachable:6.1f} s")
+    print(f"Onionbalance start -> first frontend upload {uploaded:.1f} s, -> reachable frontend {reachable:.1f} s, "
+          f"-> both backends in its descriptor {both_in:.1f} s")
     print(f"{'':28}{'fetches':>8}{'failed':>8}{'median s':>10}{'longest s':>11}")
     for name, run in (("both backends up", both), (f"backend-1 down ({failover_seconds:g} s)", down)):
         print(f"{name:28}{run.total:8}{run.failed:8}{run.median:10.2f}{run.longest:11.2f}")

@@ -8,7 +8,9 @@ import time
 from dataclasses import dataclass
 
 import requests
+import stem
 from stem.control import EventType
+from stem.descriptor.hidden_service import HiddenServiceDescriptorV3
 
 
 def fetch(url: str, socks_port: int, user: str, timeout: float = 30) -> requests.Response:
@@ -65,3 +67,28 @@ def fetch_many(url: str, socks_port: int, prefix: str, *, count: int = 0, for_se
         failed += not ok
         seconds.append(time.monotonic() - began)
     return Fetches(tuple(seconds), failed, tuple(bodies))
+
+
+def intro_points(client, address: str) -> int:
+    """Introduction points in the frontend's descriptor, freshly fetched from the HSDirs (HSFETCH) by the
+    client tor behind ``client``; the client's cache then holds that descriptor."""
+    fetched = client.get_hidden_service_descriptor(address.removesuffix(".onion"), timeout=30)
+    descriptor = HiddenServiceDescriptorV3.from_str(str(fetched))  # stem 1.8.2 parses HS_DESC_CONTENT as v2
+    return len(descriptor.decrypt(address).introduction_points)
+
+
+def await_intro_points(client, address: str, wanted: int, within: float) -> float:
+    """Seconds until the frontend's descriptor lists ``wanted`` introduction points (Onionbalance takes 2
+    per backend whose descriptor it holds, and may publish before it holds every backend's)."""
+    began = time.monotonic()
+    found = 0
+    while time.monotonic() - began < within:
+        try:
+            found = intro_points(client, address)
+        except (stem.ControllerError, ValueError):  # not on the HSDirs yet
+            found = 0
+        if found >= wanted:
+            return time.monotonic() - began
+        time.sleep(3)
+    raise AssertionError(f"{address}'s descriptor lists {found} introduction point(s), not {wanted}, "
+                         f"after {within:g} s")

@@ -20,7 +20,7 @@ from mirror import balance, balancer, keys, onion, pow
 from mirror.build import build_site
 from mirror.errors import BalanceError
 from tests.conftest import ROOT, missing, need_program
-from tests.balance_scenario import RendezvousCount, fetch, fetch_many
+from tests.balance_scenario import RendezvousCount, await_intro_points, fetch, fetch_many
 from tests.tor_fixtures import CLI, children
 
 pytestmark = [pytest.mark.tor, pytest.mark.balance]
@@ -72,7 +72,9 @@ def balanced(net, site, tmp_path_factory):
             url = f"http://{plan.frontend}/"
             page = first_page(url, net.socks_port, cli, within=150)
             seconds = time.monotonic() - began
-            print(f"\n[balance] `mirror balance run` to a reachable frontend: {seconds:.1f} s")
+            both = await_intro_points(net.controller, plan.frontend, 2 * len(backends), within=90)
+            print(f"\n[balance] `mirror balance run` to a reachable frontend: {seconds:.1f} s; "
+                  f"to a frontend descriptor with both backends: {seconds + both:.1f} s")
             yield dict(plan=plan, url=url, socks=net.socks_port, page=page, backends=backends, counts=counts,
                        cli=cli, seconds=seconds)
         finally:
