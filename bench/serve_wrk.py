@@ -2,9 +2,10 @@
 
     python -m bench.serve_wrk [--seconds 10] [--connections 64] [--path /index.html]
 
-One server runs at a time (the machine has two cores: wrk takes one). Each gets a short warm-up run,
-then a measured run; the table gives requests/s, p50/p99 latency and errors, then the issue's goals:
->= 3x python -m http.server, >= 0.5x nginx, p99 <= 2x nginx's.
+All three serve the same build; one is measured at a time (the machine has two cores: wrk takes one).
+Each gets a short warm-up run, then a measured run; the table gives requests/s, p50/p99 latency and
+errors, then the issue's goals: >= 3x python -m http.server, >= 0.5x nginx, p99 <= 2x nginx's. On a
+busy machine, ``--rounds 3`` interleaves the servers and compares medians.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -105,13 +107,16 @@ def parse_wrk(out: str) -> dict:
             "errors": errors + (int(non_2xx.group(1)) if non_2xx else 0)}
 
 
-def measure(name: str, server, root: Path, path: str, seconds: float, connections: int) -> dict:
-    with server(root) as base:
-        wrk(base + path, min(2.0, seconds), connections)  # warm-up
-        result = wrk(base + path, seconds, connections)
+def measure(name: str, base: str, path: str, seconds: float, connections: int) -> dict:
+    wrk(base + path, min(2.0, seconds), connections)  # warm-up
+    result = wrk(base + path, seconds, connections)
     print(f"{name:<22} {result['rps']:>10,.0f} {result['p50']:>9.2f} {result['p99']:>9.2f} "
           f"{result['errors']:>7}", flush=True)
     return result
+
+
+def median_of(runs: list[dict]) -> dict:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
 SERVERS = (("mirror serve", mirror_server), ("nginx (mirror config)", nginx_server),
@@ -123,23 +128,30 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--path", default="/index.html")
+    parser.add_argument("--rounds", type=int, default=1, help="Measure each server this many times, "
+                        "interleaved (fairer on a busy machine), and compare the medians.")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed (tools/system-deps bench installs it); skipping.")
         return {}
-    with tempfile.TemporaryDirectory(prefix="mirror-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mirror-bench-") as tmp, contextlib.ExitStack() as running:
         Path(tmp).chmod(0o755)  # nginx's workers (nobody, when run as root) read the build
         root = make_build(Path(tmp) / "site")
         size = (root / args.path.lstrip("/")).stat().st_size
+        bases = {name: running.enter_context(server(root)) for name, server in SERVERS}
         print(f"wrk -t2 -c{args.connections} -d{args.seconds:g}s on 127.0.0.1, "
-              f"GET {args.path} ({size:,} bytes)")
+              f"GET {args.path} ({size:,} bytes), {args.rounds} round(s)")
         print(f"{'server':<22} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
-        results = {name: measure(name, server, root, args.path, args.seconds, args.connections)
-                   for name, server in SERVERS}
+        runs: dict[str, list[dict]] = {name: [] for name in bases}
+        for _ in range(args.rounds):
+            for name, base in bases.items():
+                runs[name].append(measure(name, base, args.path, args.seconds, args.connections))
+    results = {name: median_of(found) for name, found in runs.items()}
     ours, ng, py = results["mirror serve"], results["nginx (mirror config)"], results["python -m http.server"]
-    print(f"mirror/http.server throughput: {ours['rps'] / py['rps']:.1f}x (goal >= 3x)")
-    print(f"mirror/nginx throughput:       {ours['rps'] / ng['rps']:.2f}x (goal >= 0.5x)")
-    print(f"mirror/nginx p99:              {ours['p99'] / ng['p99']:.2f}x (goal <= 2x)")
+    label = "medians: " if args.rounds > 1 else ""
+    print(f"{label}mirror/http.server throughput: {ours['rps'] / py['rps']:.1f}x (goal >= 3x)")
+    print(f"{label}mirror/nginx throughput:       {ours['rps'] / ng['rps']:.2f}x (goal >= 0.5x)")
+    print(f"{label}mirror/nginx p99:              {ours['p99'] / ng['p99']:.2f}x (goal <= 2x)")
     return results
 
 

@@ -19,8 +19,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mirror.audit_markup import audit_html, audit_xml
-from mirror.audit_rules import Finding, FileAudit, Ref
+from mirror.audit_markup import audit_html, audit_xml, decode_stylesheet
+from mirror.audit_rules import FileAudit, Finding, Ref
 from mirror.errors import AuditFailed
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ XML_SUFFIXES = XHTML_SUFFIXES | {".svg", ".xml", ".xsl", ".xslt", ".rss", ".atom
 SCRIPT_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".jsx", ".vbs", ".htc", ".wasm"})
 SHOWN_IN_FAILURE = 3
 
-__all__ = ["Finding", "Report", "audit_dir", "require_pass", "format_text", "format_json"]
+__all__ = ["Finding", "Report", "audit_dir", "format_json", "format_text", "require_pass"]
 
 
 @dataclass(frozen=True)
@@ -72,15 +72,19 @@ def audit_dir(path: Path | str, strict_links: bool = False) -> Report:
     return Report(len(files) + len(links), tuple(findings))
 
 
-def require_pass(path: Path | str, strict_links: bool = False) -> Report:
-    """Raise ``AuditFailed`` (naming the first findings) when ``path`` has any error; else the report."""
+def require_pass(path: Path | str, strict_links: bool = False, label: str | None = None) -> Report:
+    """Raise ``AuditFailed`` (naming the first findings) when ``path`` has any error; else the report.
+
+    ``label`` names ``path`` in the message when it is a temporary folder the user never sees (then
+    the message does not suggest checking it again)."""
     report = audit_dir(path, strict_links=strict_links)
     errors = report.errors
     if errors:
         shown = "; ".join(str(f) for f in errors[:SHOWN_IN_FAILURE])
         more = f" (and {len(errors) - SHOWN_IN_FAILURE} more)" if len(errors) > SHOWN_IN_FAILURE else ""
-        raise AuditFailed(f"{path} failed the audit with {len(errors)} error(s): {shown}{more}. "
-                          f"Run `mirror check {path}` to see every finding.", errors)
+        hint = "" if label else f" Run `mirror check {path}` to see every finding."
+        raise AuditFailed(f"{label or path} failed the audit with {len(errors)} error(s): {shown}{more}.{hint}",
+                          errors)
     return report
 
 
@@ -125,7 +129,10 @@ def _audit_file(root: Path, rel: str, strict_links: bool) -> FileAudit:
         return fa
     try:
         if suffix == ".css":
-            fa.check_css(data.decode("utf-8", "replace"), 1, "stylesheet")
+            text, problem = decode_stylesheet(data)
+            if problem:
+                fa.add(1, "encoding", problem)
+            fa.check_css(text, 1, "stylesheet")
         else:
             fa.markup = True
             (audit_html if is_html else audit_xml)(fa, data)
@@ -198,7 +205,8 @@ def summary(report: Report) -> str:
             f"{part('warning', 'warning')}; {external} external link{'' if external == 1 else 's'}.")
 
 
-def format_text(report: Report, show_notes: bool = True) -> str:
+def format_text(report: Report, show_notes: bool = False) -> str:
+    """One line per finding (notes, the external links, only when asked), then the summary."""
     lines = [str(f) for f in report.findings if show_notes or f.severity != "note"]
     return "\n".join(lines + [summary(report)])
 

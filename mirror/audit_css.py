@@ -20,7 +20,7 @@ from tinycss2.ast import FunctionBlock
 # construct needs one of these spellings, or a backslash escape to hide it, so the skip is exact.
 ACTIVE_SPELLINGS = (r"\\|url\(|@import|image(-set)?\(|src\(|cross-fade\(|expression\(|@font-face|behavior"
                     r"|binding")
-MAYBE_ACTIVE = re.compile(ACTIVE_SPELLINGS, re.I)
+MAYBE_ACTIVE = re.compile(ACTIVE_SPELLINGS, re.IGNORECASE)
 MAYBE_ACTIVE_LOWER = re.compile(ACTIVE_SPELLINGS)  # on lowercased text: several times faster
 OPENERS = {"{": "}", "(": ")", "[": "]"}
 CLOSERS = frozenset("}])")
@@ -31,7 +31,7 @@ SPLIT = re.compile(r"/\*[\s\S]*?(?:\*/|\Z)"
                    r'|"(?:[^"\\\n]|\\[\s\S]|\\\Z)*+(?:"|(?=\n)|\Z)'
                    r"|'(?:[^'\\\n]|\\[\s\S]|\\\Z)*+(?:'|(?=\n)|\Z)"
                    r"""|(?<![\w\-\\@#\u0080-\U0010ffff])url\([\t\n\f\r ]*+(?!["'])[^)\\]*+\)?"""
-                   r"|\\[^\n]|[{}()\[\]\\]", re.I)
+                   r"|\\[^\n]|[{}()\[\]\\]", re.IGNORECASE)
 NAME_RUN = re.compile(r"(?:[\w\-\u0080-\U0010ffff]|\\[^\n])*")
 STRING_URL_FUNCTIONS = frozenset({"image-set", "-webkit-image-set", "image", "cross-fade",
                                   "-webkit-cross-fade", "src", "url"})
@@ -154,7 +154,7 @@ def _walk(tokens, items: list[CssItem]) -> None:
 class _Level:
     """Where the walk is in one token list: the at-rule whose prelude it is in, if any."""
 
-    __slots__ = ("tokens", "at_rule", "first_in_prelude")
+    __slots__ = ("at_rule", "first_in_prelude", "tokens")
 
     def __init__(self, tokens):
         self.tokens, self.at_rule, self.first_in_prelude = tokens, None, False

@@ -22,7 +22,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from mirror.audit_rules import TAG_RULES, Element, FileAudit, check_element
 
-META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([a-zA-Z0-9_.:\-]+)", re.I)
+CSS_CHARSET = re.compile(rb'@charset "([^"]{1,40})";')
+META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([a-zA-Z0-9_.:\-]+)", re.IGNORECASE)
 UTF8_LABELS = frozenset({"utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8",
                          "x-unicode20utf8"})
 # A <meta> cannot make a browser read a page as UTF-16 (it reads UTF-8 instead); ASCII labels mean
@@ -138,17 +139,28 @@ def decode_page(data: bytes) -> tuple[bytes | str, str]:
     """The page as a browser reading it would decode it, and what is wrong with its encoding ("" if fine).
 
     UTF-8 stays bytes (the parser reads UTF-8 bytes fastest); anything else is decoded here."""
+    match = META_CHARSET.search(data, 0, 1024)
+    return _decode(data, match.group(1) if match else None, "page")
+
+
+def decode_stylesheet(data: bytes) -> tuple[str, str]:
+    """A CSS file as a browser opening it would decode it (BOM, then ``@charset``), and the problem."""
+    match = CSS_CHARSET.match(data)
+    text, problem = _decode(data, match.group(1) if match else None, "stylesheet")
+    return (text.decode("utf-8", "replace") if isinstance(text, bytes) else text), problem
+
+
+def _decode(data: bytes, declared: bytes | None, kind: str) -> tuple[bytes | str, str]:
     for bom, codec in ((codecs.BOM_UTF8, None), (codecs.BOM_UTF16_LE, "utf-16-le"),
                        (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             return (data[len(bom):] if codec is None else data[len(bom):].decode(codec, "replace")), ""
-    match = META_CHARSET.search(data, 0, 1024)
-    if not match:
+    if declared is None:
         return data, ""
-    label = match.group(1).decode("ascii").lower()
+    label = declared.decode("ascii", "replace").strip().lower()
     if label in UTF8_LABELS:
         return data, ""
-    problem = (f"declares charset {label}; a mirror page must be UTF-8 (it is served as UTF-8, and a browser "
+    problem = (f"declares charset {label}; a mirror {kind} must be UTF-8 (it is served as UTF-8, and a browser "
                "opening the file would decode it differently)")
     try:
         codec = codecs.lookup(BROWSER_LABELS.get(label, label)).name

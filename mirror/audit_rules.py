@@ -1,20 +1,21 @@
 """The audit's rules: what one element, attribute, stylesheet or page policy means for a reader.
 
 Owns: the rule ids and their severities, the per-file collector of findings and local references, and
-the checks of one element at a time (independent of which parser produced it), of CSS (via
-audit_css) and of a page's Content-Security-Policy. Never parses HTML or XML and never touches the file
-system (audit_markup and audit do that).
+the checks of one element at a time (independent of which parser produced it), of CSS (via audit_css)
+and of a page's Content-Security-Policy (via audit_policy). Never parses HTML or XML and never touches
+the file system (audit_markup and audit do that).
 
 Rules (errors unless marked)::
 
     script         <script>, on* attributes, javascript:/vbscript:/scriptable data: URLs, <iframe srcdoc>,
                    SVG animation of links, CSS expression()/behavior/-moz-binding, script files
-    remote-load    anything fetched without a click from outside the audited folder (or escaping it)
+    remote-load    anything fetched without a click from outside the audited folder (or escaping it; a
+                   symbolic link counts, as a server could follow it out)
     form           <form>, formaction
     broken-link    a local reference to a missing file, or #fragment to a missing id
     policy         a page without a <meta> Content-Security-Policy forbidding script and remote loads
     unparsable     a file the audit could not read or parse
-    encoding       a page declaring a charset other than UTF-8
+    encoding       a page or stylesheet declaring a charset other than UTF-8
     safest         warning: degrades in Tor Browser at Safest (SVG, MathML, web fonts, autoplay media)
     external-link  note (an error with --strict-links): a link a reader can click that leaves the folder
 """
@@ -22,11 +23,21 @@ Rules (errors unless marked)::
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 from mirror.audit_css import CssItem, scan_stylesheet
-from mirror.audit_urls import SCHEME, SCRIPT_SCHEMES, classify, data_is_inert, normalize, refresh_url, \
-    split_urls, srcset_urls
+from mirror.audit_policy import SAFE_CSP, csp_problem
+from mirror.audit_urls import (
+    SCHEME,
+    SCRIPT_SCHEMES,
+    classify,
+    data_is_inert,
+    normalize,
+    refresh_url,
+    split_urls,
+    srcset_urls,
+)
 
 SEVERITY = {
     "script": "error", "remote-load": "error", "form": "error", "broken-link": "error", "policy": "error",
@@ -42,13 +53,7 @@ PRESENTATION_ATTRS = frozenset({"fill", "stroke", "filter", "mask", "clip-path",
 TEXT_ATTRS = frozenset({"alt", "title", "placeholder", "value", "label", "summary", "content", "class", "id",
                         "name", "lang", "dir", "type", "rel", "width", "height"})
 ANIMATION_TAGS = frozenset({"animate", "set", "animatetransform", "animatemotion", "animatecolor"})
-FETCH_DIRECTIVES = ("default-src", "child-src", "connect-src", "font-src", "frame-src", "img-src",
-                    "manifest-src", "media-src", "object-src", "prefetch-src", "script-src", "script-src-elem",
-                    "script-src-attr", "style-src", "style-src-elem", "style-src-attr", "worker-src",
-                    "fenced-frame-src")
-LOCAL_SOURCES = frozenset({"'none'", "'self'", "'unsafe-inline'", "'unsafe-hashes'", "'report-sample'",
-                           "data:"})
-SAFE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'"
+LINK_HEADER_URL = re.compile(r"<([^>]*)>")
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,7 @@ class FileAudit:
 class Element:
     """One element as the rules see it: lowercase tag and attribute names, a lazily computed line."""
 
-    __slots__ = ("tag", "attrs", "parent", "_line", "_locate", "_text")
+    __slots__ = ("_line", "_locate", "_text", "attrs", "parent", "tag")
 
     def __init__(self, tag: str, attrs: dict, parent: str, line=None, locate=None, text=None):
         self.tag, self.attrs, self.parent = tag, attrs, parent
@@ -228,6 +233,9 @@ def _meta(fa: FileAudit, el: Element) -> None:
         target = refresh_url(content)
         if target is not None:
             fa.use_url(el.line, target, "<meta http-equiv=refresh>", "nav")
+    elif equiv == "link":  # a Link header in a page: <url>; rel=preload
+        for target in LINK_HEADER_URL.findall(content):
+            fa.use_url(el.line, target, "<meta http-equiv=link>", "load")
     elif equiv == "content-security-policy" and not fa.policy_ok:
         if el.parent != "head":
             fa.policy_problem = "has its Content-Security-Policy <meta> outside <head>, where it is ignored"
@@ -301,7 +309,7 @@ def _srcset(fa: FileAudit, el: Element, name: str, value: str) -> None:
 def _href(fa: FileAudit, el: Element, name: str, value: str) -> None:
     if el.tag in ("link", "base"):
         return  # their element rules read href
-    how = "link" if el.tag in LINK_TAGS else "load"
+    how = "link" if el.tag in LINK_TAGS else "image" if el.tag in IMAGE_TAGS else "load"
     fa.use_url(el.line, value, f"<{el.tag} {name}>", how)
 
 
@@ -359,30 +367,3 @@ ATTR_RULES = {
     "dynsrc": _image_attr, "poster": _image_attr,
     **{name: _plugin for name in PLUGIN_URL_ATTRS}, **{name: _presentation for name in PRESENTATION_ATTRS},
 }
-
-
-# --- policy -----------------------------------------------------------------------------------------
-
-def csp_problem(policy: str) -> str | None:
-    """None when ``policy`` forbids script and every remote load; else what it allows, as a clause."""
-    directives: dict[str, list[str]] = {}
-    for part in policy.split(";"):
-        words = part.split()
-        if words and words[0].lower() not in directives:
-            directives[words[0].lower()] = [w.lower() for w in words[1:]]
-    if "default-src" not in directives:
-        return "has a Content-Security-Policy without default-src, so anything it does not name may load"
-    for name in ("script-src-elem", "script-src-attr", "script-src"):
-        if name in directives and directives[name] != ["'none'"]:
-            return f"has a Content-Security-Policy that allows script ({name} {' '.join(directives[name])})"
-    if "script-src" not in directives and directives["default-src"] != ["'none'"]:
-        return "has a Content-Security-Policy whose default-src allows script; add script-src 'none'"
-    for name in FETCH_DIRECTIVES:
-        remote = [s for s in directives.get(name, []) if not _local_source(s)]
-        if remote:
-            return f"has a Content-Security-Policy that allows remote loads ({name} {' '.join(remote)})"
-    return None
-
-
-def _local_source(source: str) -> bool:
-    return source in LOCAL_SOURCES or source.startswith(("'sha256-", "'sha384-", "'sha512-", "'nonce-"))

@@ -41,13 +41,15 @@ def build_command(site_dir: Path, out: Path) -> None:
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.option("--strict-links", is_flag=True, help="Count links that leave the mirror as errors.")
+@click.option("--show-links", is_flag=True, help="List each link that leaves the mirror (else only counted).")
 @click.pass_context
-def check_command(ctx: click.Context, directory: Path, as_json: bool, strict_links: bool) -> None:
+def check_command(ctx: click.Context, directory: Path, as_json: bool, strict_links: bool,
+                  show_links: bool) -> None:
     """Audit DIRECTORY: no script, no remote load, no form, no broken link. Exit 1 on any error."""
     from mirror import audit
 
     report = audit.audit_dir(directory, strict_links=strict_links)
-    click.echo(audit.format_json(report) if as_json else audit.format_text(report))
+    click.echo(audit.format_json(report) if as_json else audit.format_text(report, show_notes=show_links))
     ctx.exit(1 if report.errors else 0)
 
 

@@ -70,8 +70,9 @@ def start(root: Path, *, host: str = "127.0.0.1", port: int = 0, socket_path: Pa
     user = worker_user(catalog.root)
     if socket_path is None:
         serve.check_host(host, allow_public)
+        host = serve.address_of(host)
         port = port or free_port(host)
-        listen = f"{_listen_host(host)}:{port}"
+        listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     else:
         socket_path = Path(os.path.abspath(socket_path))
         serve.prepare_socket_path(socket_path)
@@ -121,15 +122,10 @@ def _group_exists(name: str) -> bool:
 
 
 def free_port(host: str) -> int:
-    name = "127.0.0.1" if host == "localhost" else host.strip("[]")
+    name = serve.address_of(host)
     with socket.socket(socket.AF_INET6 if ":" in name else socket.AF_INET) as probe:
         probe.bind((name, 0))
         return probe.getsockname()[1]
-
-
-def _listen_host(host: str) -> str:
-    name = host.strip("[]")
-    return f"[{name}]" if ":" in name else name
 
 
 def write_config(catalog: resources.Catalog, state: Path, listen: str, user: str | None) -> Path:
@@ -276,7 +272,7 @@ def wait_until_listening(server: NginxServer, proc: subprocess.Popen, state: Pat
                     probe.connect(os.fspath(server.socket_path))
                 os.chmod(server.socket_path, 0o660)  # as the embedded server: owner and group only
             else:
-                socket.create_connection((server.host.strip("[]"), server.port), timeout=1).close()
+                socket.create_connection((server.host, server.port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.05)

@@ -200,7 +200,7 @@ class OnionMirror:
                  balance_backend: str | None = None, pow_defenses: bool = False):
         self.build_dir, self.state_dir = Path(build_dir), Path(state_dir)
         self.network, self.timeout = network, timeout
-        self.attach = dict(control_port=control_port, control_socket=control_socket, password=password)
+        self.attach = {"control_port": control_port, "control_socket": control_socket, "password": password}
         self.on_event = on_event or (lambda kind, detail: None)
         self.balance_backend, self.pow_defenses = balance_backend, pow_defenses
         if balance_backend:
@@ -213,15 +213,20 @@ class OnionMirror:
         self.published: Published | None = None
 
     def start(self) -> Published:
+        """Serve, connect a tor and publish; on any failure everything started here is stopped again."""
         check_build(self.build_dir)
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.server = start_server(self.build_dir, self.state_dir / "http.sock")
-        self.tor = self._connect_tor()
-        self._publish()
+        try:
+            self.server = start_server(self.build_dir, self.state_dir / "http.sock")
+            self.tor = self._connect_tor()
+            self._publish()
+        except BaseException:
+            self.close()
+            raise
         return self.published
 
     def _connect_tor(self) -> torlib.Tor:
-        progress = lambda percent, summary: self.on_event("bootstrap", (percent, summary))  # noqa: E731
+        progress = lambda percent, summary: self.on_event("bootstrap", (percent, summary))
         if self.attach["control_port"] or self.attach["control_socket"]:
             tor = torlib.attach(**self.attach, on_progress=progress, timeout=self.timeout)
             if self.pow_defenses:

@@ -138,9 +138,13 @@ def render_template(env: jinja2.Environment, site_dir: Path, name: str, context:
 
 
 def content_security_policy(css: str) -> str:
-    """The page's policy: nothing runs and nothing loads but the inline style, allowed by its hash."""
+    """The page's policy: nothing runs, nothing loads but the inline style (by its hash) and data: images.
+
+    ``img-src data:`` lets ``<link rel=icon href="data:,">`` stand in for the favicon without a request and
+    without a policy violation in the console; data: URLs never reach the network.
+    """
     digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
-    return f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    return f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
 def _toml_line(e: Exception, text: str = "") -> int | None:

@@ -151,7 +151,7 @@ def check_host(host: str, allow_public: bool) -> None:
     try:
         loopback = ipaddress.ip_address(name).is_loopback
     except ValueError:
-        loopback = name == "localhost"
+        loopback = name.lower() == "localhost"
     if not loopback:
         raise ServeError(
             f"refusing to serve on {host}: it is not a loopback address, and an onion service's backend "
@@ -159,9 +159,14 @@ def check_host(host: str, allow_public: bool) -> None:
             f"{PUBLIC_FLAG} if exposing it is really what you want.")
 
 
+def address_of(host: str) -> str:
+    """The address to bind for ``host``: localhost is 127.0.0.1 (never a name lookup), brackets dropped."""
+    return "127.0.0.1" if host.lower() == "localhost" else host.strip("[]")
+
+
 def bind_tcp(host: str, port: int, allow_public: bool) -> socket.socket:
     check_host(host, allow_public)
-    name = "127.0.0.1" if host == "localhost" else host.strip("[]")
+    name = address_of(host)
     family = socket.AF_INET6 if ":" in name else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:

@@ -229,7 +229,7 @@ class Testnet:
             if proc.returncode:
                 raise TorError(f"tor-gencert failed for {node.name}: {err.decode(errors='replace').strip()}")
             cert = (node.datadir / "keys/authority_certificate").read_text()
-            node.v3ident = re.search(r"^fingerprint ([0-9A-F]{40})$", cert, re.M).group(1)
+            node.v3ident = re.search(r"^fingerprint ([0-9A-F]{40})$", cert, re.MULTILINE).group(1)
         relays = [n for n in self.nodes if n.role != "client"]
         for node in relays:
             write_torrc(node.torrc, self._fingerprint_options(node))
@@ -293,7 +293,7 @@ def consensus_relays(url: str) -> set[str]:
             text = response.read().decode("utf-8", "replace")
     except OSError:
         return set()
-    return set(re.findall(r"^r (\S+) ", text, re.M))
+    return set(re.findall(r"^r (\S+) ", text, re.MULTILINE))
 
 
 def await_bootstrap(node: Node, deadline: float) -> None:
@@ -352,7 +352,7 @@ def rss_bytes(pid: int) -> int:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return 0
-    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
     return int(found.group(1)) * 1024 if found else 0
 
 

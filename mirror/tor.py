@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -171,13 +172,14 @@ def connect(*, control_port: int | None = None, control_socket: Path | None = No
             password: str | None = None) -> Controller:
     where = f"tor's control socket {control_socket}" if control_socket else f"tor's control port {control_port}"
     try:
+        probe(control_port, control_socket)  # stem leaks its socket when the connection is refused
         if control_socket:
             controller = Controller.from_socket_file(str(control_socket))
         else:
             controller = Controller.from_port(address="127.0.0.1", port=control_port)
-    except stem.SocketError as e:
-        raise TorError(f"could not connect to {where}: {e}. Is tor running with that "
-                       f"{'ControlSocket' if control_socket else 'ControlPort'}?") from e
+    except (OSError, stem.SocketError) as e:
+        raise TorError(f"could not connect to {where}: {getattr(e, 'strerror', None) or e}. Is tor running "
+                       f"with that {'ControlSocket' if control_socket else 'ControlPort'}?") from e
     try:
         controller.authenticate(password=password)
     except stem.connection.MissingPassword as e:
@@ -189,6 +191,15 @@ def connect(*, control_port: int | None = None, control_socket: Path | None = No
         raise TorError(f"could not authenticate to {where}: {e}. Check the password, or that this user can "
                        "read tor's control_auth_cookie.") from e
     return controller
+
+
+def probe(control_port: int | None, control_socket: Path | None) -> None:
+    """Raise OSError unless something accepts connections at the control port or socket."""
+    family, address = ((socket.AF_UNIX, str(control_socket)) if control_socket
+                       else (socket.AF_INET, ("127.0.0.1", control_port)))
+    with socket.socket(family) as s:
+        s.settimeout(5)
+        s.connect(address)
 
 
 def await_bootstrap(controller: Controller, on_progress: Progress | None, timeout: float) -> None:

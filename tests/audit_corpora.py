@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.conftest import need_shared
 
 TRACKING_HOST = "tracker.example"  # TRACKING_URL, a remote host (the oracle never lets it leave loopback)
-SNIPPET = re.compile(r"\n[ \t]*\n\s*(<.*?)(?:\n[ \t]*\n|\Z)", re.S)
+SNIPPET = re.compile(r"\n[ \t]*\n\s*(<.*?)(?:\n[ \t]*\n|\Z)", re.DOTALL)
 MARKDOWN_ESCAPE = re.compile(r"\\([<>\[\]])")
 
 

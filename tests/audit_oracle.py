@@ -16,6 +16,8 @@ import asyncio
 import mimetypes
 from dataclasses import dataclass, field
 
+from playwright.async_api import Error as PlaywrightError
+
 from tests.audit_corpora import Vector
 from tests.browser import CHROMIUM_ARGS
 from tests.conftest import need_program
@@ -32,6 +34,9 @@ TABS = 6
 SETTLE_MS = 150
 REFRESH_MS = 1300  # <meta refresh> waits its delay (the corpora use 0 or 1 s)
 TRIGGER_URL = "__oracle_trigger__"
+HOVER_AND_FOCUS = ("for (const el of document.querySelectorAll('*')) for (const type of ['pointerover', "
+                   "'pointerenter', 'mouseover', 'mouseenter', 'mousemove', 'focus', 'focusin', 'mouseout', "
+                   "'blur']) el.dispatchEvent(new Event(type, {bubbles: false}))")
 NETWORK_SCHEMES = ("http:", "https:", "ws:", "wss:", "ftp:")
 
 
@@ -100,7 +105,7 @@ async def _answer(route, by_id: dict, seen: dict) -> None:
 def _vector_of(request) -> str | None:
     try:
         return getattr(request.frame.page, "vector_id", None)
-    except Exception:  # a request without a frame (a worker): not attributable, still aborted
+    except PlaywrightError:  # a request without a frame (a worker): not attributable, still aborted
         return None
 
 
@@ -152,21 +157,26 @@ def _script(event: dict, current: dict, baseline: set[str]) -> None:
 async def _visit(page, cdp, vector: Vector, obs: Observation) -> None:
     try:
         await page.goto(SITE.format(vector.id) + vector.page, wait_until="load", timeout=3000)
-    except Exception as e:  # a vector may navigate away, hang or crash its page: that is data
+    except PlaywrightError as e:  # a vector may navigate away, hang or crash its page: that is data
         obs.error = str(e).splitlines()[0][:100]
     wait = REFRESH_MS if "refresh" in vector.files[vector.page].lower() else SETTLE_MS
     await page.wait_for_timeout(wait)
-    if vector.trigger:  # through the debugger protocol, so the trigger's own code is named and ignored
+    # Provoke what waits for a reader: hover and focus every element (never a click: a click may follow
+    # a link, which is the reader's choice), then the vector's own trigger. Both go through the debugger
+    # protocol under a name the script detector ignores.
+    for code in (HOVER_AND_FOCUS, vector.trigger):
+        if not code:
+            continue
         try:
-            await cdp.send("Runtime.evaluate", {"expression": f"try {{ {vector.trigger}\n}} catch (e) {{}}\n"
+            await cdp.send("Runtime.evaluate", {"expression": f"try {{ {code}\n}} catch (e) {{}}\n"
                                                               f"//# sourceURL={TRIGGER_URL}", "userGesture": True})
             await page.wait_for_timeout(SETTLE_MS)
-        except Exception as e:
+        except PlaywrightError as e:
             obs.error = obs.error or str(e).splitlines()[0][:100]
     try:  # leave the page so late timers of this vector cannot be blamed on the next
         await page.goto("about:blank", timeout=3000)
-    except Exception:
-        pass
+    except PlaywrightError as e:
+        obs.error = obs.error or f"could not leave the page: {str(e).splitlines()[0][:80]}"
 
 
 # --- the table -------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ QUIET = {  # no request but the page's own
     "network.captive-portal-service.enabled": False, "network.connectivity-service.enabled": False,
     "network.prefetch-next": False, "network.dns.disablePrefetch": True, "network.predictor.enabled": False,
     "network.http.speculative-parallel-limit": 0, "network.trr.mode": 5,
-    "services.settings.server": "", "security.OCSP.enabled": 0, "security.remote_settings.crlite_filters.enabled":
+    "security.OCSP.enabled": 0, "security.remote_settings.crlite_filters.enabled":
     False, "browser.contentblocking.report.monitor.enabled": False, "identity.fxaccounts.enabled": False,
     "privacy.resistFingerprinting": True, "browser.region.network.url": "", "browser.region.update.enabled": False,
     "geo.provider.network.url": "", "geo.enabled": False,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -104,6 +106,7 @@ def test_a_script_file_is_a_script_error(tmp_path):
     ('<link rel=icon href="https://t.example/i.ico">', "<link rel=icon>"),
     ('<base href="https://t.example/">', "<base href> makes every relative URL load from https://t.example/"),
     ('<meta http-equiv=refresh content="1; URL=https://t.example/">', "navigates to https://t.example/ without"),
+    ('<meta http-equiv=Link content="<https://t.example/s.css>; rel=preload">', "<meta http-equiv=link>"),
     ('<svg><image href="https://t.example/i.png"/></svg>', "<image href>"),
     ('<svg><use xlink:href="https://t.example/s.svg#a"/></svg>', "<use xlink:href>"),
     ('<svg><feImage href="https://t.example/f.png"/></svg>', "<feimage href>"),
@@ -237,6 +240,15 @@ def test_a_page_in_another_charset_is_flagged_and_read_as_a_browser_would(tmp_pa
     assert {rule for rule, _ in rules(tmp_path)} == {"encoding", "script"}
 
 
+def test_stylesheets_are_decoded_by_bom_and_charset(tmp_path):
+    css = "a{background:url(https://t.example/a.png)}"
+    write(tmp_path, {"index.html": page("hi"), "a.css": b"\xfe\xff" + css.encode("utf-16-be"),
+                     "b.css": f'@charset "shift_jis";{css}', "c.css": f'@charset "utf-8";{css}'})
+    found = [(f.file, f.rule) for f in audit.audit_dir(tmp_path).findings]
+    assert found == [("a.css", "remote-load"), ("b.css", "encoding"), ("b.css", "remote-load"),
+                     ("c.css", "remote-load")]
+
+
 def test_utf16_with_a_bom_is_decoded(tmp_path):
     write(tmp_path, {"index.html": b"\xff\xfe" + page("<script>1</script>").encode("utf-16-le")})
     assert [rule for rule, _ in rules(tmp_path)] == ["script"]
@@ -292,8 +304,8 @@ def test_a_file_the_audit_cannot_read_fails_closed(tmp_path, monkeypatch):
     def broken(fa, data):
         raise ValueError("parser bug")
     monkeypatch.setattr(audit, "audit_html", broken)
-    assert rules(tmp_path) == [("unparsable", "could not be audited (ValueError: parser bug); the audit "
-                                              "cannot vouch for it")]
+    message = "could not be audited (ValueError: parser bug); the audit cannot vouch for it"
+    assert rules(tmp_path) == [("unparsable", message)]
 
 
 def test_line_numbers_point_at_the_tag(tmp_path):
@@ -335,8 +347,10 @@ def test_require_pass_returns_the_report_of_a_clean_folder(tmp_path):
 def test_the_build_gate_refuses_a_failing_build_and_keeps_the_old_one(tmp_path):
     out = tmp_path / "site"
     build.write_build(out, {"index.html": page("<p>v1</p>").encode()})
-    with pytest.raises(AuditFailed):
+    with pytest.raises(AuditFailed) as failed:
         build.write_build(out, {"index.html": page("<p>v2</p><script>1</script>").encode()})
+    assert failed.value.message.startswith(f"the new build for {out} (not swapped in) failed the audit with 1 ")
+    assert "mirror check" not in failed.value.message
     assert b"v1" in (out / "index.html").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
@@ -346,7 +360,9 @@ def test_cli_exit_status_text_and_json(tmp_path):
     dirty = write(tmp_path / "dirty", {"index.html": page('<img srcset="https://cdn.example/a.png">')})
     runner = CliRunner()
     ok = runner.invoke(main, ["check", str(clean)])
-    assert ok.exit_code == 0 and ok.output.strip().endswith("0 errors, 0 warnings; 1 external link.")
+    assert ok.exit_code == 0 and ok.output == "Checked 1 file: 0 errors, 0 warnings; 1 external link.\n"
+    listed = runner.invoke(main, ["check", "--show-links", str(clean)])
+    assert "index.html:2 [external-link] <a href> leaves the mirror: https://x.example/" in listed.output
     bad = runner.invoke(main, ["check", str(dirty)])
     assert bad.exit_code == 1
     assert "index.html:2 [remote-load] <img srcset> fetches https://cdn.example/a.png" in bad.output
@@ -405,9 +421,14 @@ def test_every_readability_page_is_flagged_with_counts_per_rule():
 
 
 def test_the_seed_page_build_passes_with_no_errors_and_no_warnings(tmp_path):
-    site = ROOT / "site"
-    if not (site / "site.toml").exists():
-        pytest.skip("site/ (the seed page) is not in this checkout yet")
-    build.build_site(site, tmp_path / "out")
+    build.build_site(ROOT / "site", tmp_path / "out")
     report = audit.audit_dir(tmp_path / "out")
     assert (report.errors, report.warnings) == ((), ())
+
+
+def test_the_audit_never_imports_the_sanitizer():
+    code = "import sys, mirror.audit, mirror.cli; print(sorted(m for m in sys.modules if m.startswith('mirror')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "mirror.audit_rules" in loaded and "sanitize" not in loaded
+    for module in (ROOT / "mirror").glob("audit*.py"):
+        assert "sanitize import" not in module.read_text() and "import sanitize" not in module.read_text()

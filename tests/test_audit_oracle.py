@@ -53,14 +53,14 @@ def test_no_false_negatives(oracle):
 
 
 def test_the_oracle_would_catch_an_audit_that_flags_nothing(oracle):
-    rows, seen, _ = oracle
+    _, seen, _ = oracle
     acting = [vid for vid, obs in seen.items() if obs.executed or obs.requested]
     blind = [vid for vid in acting if audit_oracle.judge(seen[vid], set())[1]]
-    assert len(acting) >= 80 and blind == acting
+    assert len(acting) >= 50 and blind == acting
 
 
 def test_every_leak_that_chromium_fetches_is_a_remote_load(oracle):
-    rows, seen, rules = oracle
+    _, seen, rules = oracle
     fetched = [vid for vid, obs in seen.items() if vid.startswith("leak-") and obs.requested]
     assert len(fetched) >= 15
     assert all("remote-load" in rules[vid] or "script" in rules[vid] for vid in fetched)

@@ -116,15 +116,30 @@ def test_stopped_server_is_restarted_by_the_supervisor(site, tmp_path, testnet):
         assert fetch(mirror.published.url, testnet.socks_port).content == page_of(site)
 
 
+def test_attached_tor_publishes_and_is_left_running_without_the_service(site, tmp_path, testnet):
+    client = testnet.client
+    with onion.OnionMirror(site, tmp_path, control_socket=client.control_socket, timeout=60) as mirror:
+        published = mirror.start()
+        assert not mirror.tor.launched
+        assert fetch(published.url, testnet.socks_port).content == page_of(site)
+    assert client.process.poll() is None
+    assert published.service_id not in testnet.controller.get_info("onions/current", "").split()
+
+
+def test_attach_to_a_missing_control_socket_says_what_to_check(site, tmp_path):
+    with pytest.raises(TorError, match=r"could not connect to tor's control socket .*ControlSocket"):
+        onion.OnionMirror(site, tmp_path, control_socket=tmp_path / "nothing.sock").start()
+
+
 def test_unreachable_network_ends_with_a_clear_error_within_the_timeout(site, tmp_path):
     dead_port, = free_ports(1)
     network = {"TestingTorNetwork": "1", "UseDefaultFallbackDirs": "0", "GeoIPFile": "", "GeoIPv6File": "",
                "DirAuthority": f"nowhere orport={dead_port} no-v2 v3ident={'A' * 40} 127.0.0.1:{dead_port} "
                                f"{'B' * 40}"}
     began = time.monotonic()
-    with pytest.raises(TorError, match=r"did not finish bootstrapping within 6 s .*reachable"):
-        with onion.OnionMirror(site, tmp_path, network=network, timeout=6) as mirror:
-            mirror.start()
+    with pytest.raises(TorError, match=r"did not finish bootstrapping within 6 s .*reachable"), \
+            onion.OnionMirror(site, tmp_path, network=network, timeout=6) as mirror:
+        mirror.start()
     assert time.monotonic() - began < 12
 
 
@@ -196,7 +211,7 @@ def test_firefox_esr_with_safest_prefs_reads_the_onion_and_nothing_else(site, tm
 
     firefox = need_program("firefox-esr")
     streams = []
-    listener = lambda event: streams.append(event)  # noqa: E731
+    listener = lambda event: streams.append(event)
     with start(site, tmp_path / "state", testnet) as mirror:
         testnet.controller.add_event_listener(listener, EventType.STREAM)
         try:

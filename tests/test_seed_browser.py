@@ -72,5 +72,6 @@ def test_every_in_page_link_lands_on_its_target_with_one_request_in_all(served, 
             if result != "ok":
                 failures.append((n, target, result))
         assert not failures, failures
+        assert not [m for m in session.console if "Content Security Policy" in m], session.console
     assert session.requests == [url], f"the browser requested more than the page: {session.requests}"
     assert server.seen == ["/"], f"the server saw more than one request: {server.seen}"

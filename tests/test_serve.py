@@ -280,7 +280,8 @@ def test_idle_and_slow_connections_time_out(site, monkeypatch):
         assert fetch(running, "/file").body == ELEVEN
 
 
-def test_cli_serves_until_sigterm_and_exits_cleanly(site):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_cli_serves_until_sigterm_or_ctrl_c_and_exits_cleanly(site, sig):
     with subprocess.Popen([sys.executable, "-m", "mirror", "serve", str(site)], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as proc:
         try:
@@ -288,8 +289,9 @@ def test_cli_serves_until_sigterm_and_exits_cleanly(site):
             assert line.startswith(f"Serving {site} at http://127.0.0.1:"), line
             port = int(line.split("127.0.0.1:")[1].split("/")[0])
             assert fetch(("127.0.0.1", port), "/").body == PAGE
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(sig)
             assert proc.wait(timeout=10) == 0
+            assert "Traceback" not in proc.stderr.read()
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -376,3 +378,18 @@ def test_ipv6_loopback_and_localhost_are_served(site, host, family):
             sock.sendall(request("/file", headers={"Connection": "close"}))
             reply = sock.makefile("rb").read()
     assert parse_all(reply)[0].body == ELEVEN
+
+
+def test_stop_is_prompt_and_clean_with_a_download_and_an_idle_connection_open(site):
+    running = serve.start(site)
+    downloading, idle = connect(running), connect(running)
+    downloading.sendall(request("/large.bin"))  # never read: the file transfer stalls
+    assert downloading.recv(100).startswith(b"HTTP/1.1 200 OK")
+    started = time.monotonic()
+    running.stop()
+    assert time.monotonic() - started < 3
+    assert not running._thread.is_alive()
+    downloading.close()
+    idle.close()
+    with pytest.raises(OSError):
+        connect(running, timeout=1)

@@ -125,3 +125,21 @@ def test_options_nginx_cannot_honour_are_refused(site):
         serve.serve_forever(site, engine="nginx", access_log=True)
     with pytest.raises(serve.ServeError, match="unknown engine"):
         serve.serve_forever(site, engine="apache")
+
+
+def test_nginx_redirects_a_directory_and_answers_head_like_the_embedded_server(both):
+    for server in both:
+        r = fetch(server, "/docs")
+        assert (r.status, r.header("location")) == (301, "/docs/")
+        assert r.header("x-frame-options") == "DENY"
+    ours, theirs = (fetch(server, "/style.css", "HEAD") for server in both)
+    assert ours.body == theirs.body == b""
+    assert all(ours.header(name) == theirs.header(name) for name in COMPARED + ("content-length",))
+
+
+@pytest.mark.parametrize("host", ["localhost", "::1"])
+def test_nginx_listens_on_localhost_and_ipv6_loopback(site, host):
+    with nginx.start(site, host=host) as engine:
+        address = "::1" if host == "::1" else "127.0.0.1"
+        assert engine.url == f"http://{'[::1]' if host == '::1' else '127.0.0.1'}:{engine.port}/"
+        assert fetch((address, engine.port), "/file").body == ELEVEN

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from mirror.errors import TorError
 from mirror import testnet as tn
+from mirror.errors import TorError
 from mirror.testnet import consensus_relays, free_ports, tor_args
-from tests.conftest import ROOT
-from tests.tor_fixtures import CLI, children
+from tests.conftest import need_program
 
 pytestmark = pytest.mark.tor
 
@@ -53,22 +49,18 @@ def test_network_runs_every_relay_in_consensus_and_only_private_options(testnet)
     assert 20e6 < testnet.memory() < 400e6
 
 
-def test_cli_testnet_stops_every_tor_and_removes_its_folder_on_sigterm():
-    cli = subprocess.Popen([sys.executable, *CLI, "testnet"], cwd=ROOT, text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        first = cli.stdout.readline()
-        assert first.startswith("Private Tor network up in "), cli.stderr.read()
-        folder = Path(first.split(" in ", 1)[1].split(":", 1)[0])
-        tors = children(cli.pid)
-        assert len(tors) == 5 and folder.is_dir()
-    finally:
-        cli.send_signal(signal.SIGTERM)
-        status = cli.wait(20)
-        out = cli.stdout.read()
-        cli.stdout.close()
-        cli.stderr.close()
-    assert status == 0 and "Stopped." in out
-    time.sleep(0.2)
-    assert not folder.exists()
-    assert not [pid for pid in tors if Path(f"/proc/{pid}").exists()]
+def test_a_start_that_times_out_stops_every_tor_it_started_and_removes_its_folder(monkeypatch):
+    need_program("tor")
+    started = []
+    launch = tn.Testnet._launch
+
+    def recording_launch(self, node, offset):
+        launch(self, node, offset)
+        started.append((node.process.pid, self.root))
+
+    monkeypatch.setattr(tn.Testnet, "_launch", recording_launch)
+    with pytest.raises(TorError, match="no consensus with all 4 relays in time"):
+        tn.Testnet().start(timeout=3)  # the first consensus comes about 8 s after launch
+    assert len(started) == 4
+    assert not [pid for pid, _ in started if Path(f"/proc/{pid}").exists()]
+    assert not started[0][1].exists()
