@@ -15,7 +15,7 @@ from pathlib import Path
 from mirror import balance, balancer, keys, onion
 from mirror.build import build_site
 from mirror.testnet import Testnet
-from tests.balance_scenario import RendezvousCount, await_intro_points, fetch, fetch_many
+from tests.balance_scenario import RendezvousCount, await_intro_points, fetch, fetch_many, intro_points
 
 ROOT = Path(__file__).resolve().parents[1]
 FETCHES = 40
@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
                 served = [c.count for c in counts]
                 backends[0].close()
                 down = fetch_many(url, net.socks_port, "down", for_seconds=failover_seconds)
+                left = intro_points(net.controller, plan.frontend)
         finally:
             for mirror in backends:
                 mirror.close()
@@ -67,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'':28}{'fetches':>8}{'failed':>8}{'median s':>10}{'longest s':>11}")
     for name, run in (("both backends up", both), (f"backend-1 down ({failover_seconds:g} s)", down)):
         print(f"{name:28}{run.total:8}{run.failed:8}{run.median:10.2f}{run.longest:11.2f}")
+    print(f"introduction points in the frontend descriptor {failover_seconds:g} s after backend-1 stopped: {left} "
+          "(4 = both backends, 2 = Onionbalance dropped the stopped one)")
     total = sum(served) or 1
     print("share served (rendezvous circuits): " + ", ".join(
         f"{b.name} {n} ({n / total:.0%})" for b, n in zip(plan.backends, served)))
