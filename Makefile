@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@python3 -m venv --help >/dev/null 2>&1 || tools/system-deps run
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[test,balance]'
 	touch $@
 
 venv: $(STAMP)

@@ -181,8 +181,11 @@ def testnet_command() -> None:
 @click.option("--control-socket", type=click.Path(path_type=Path), help="Attach to a running tor's ControlSocket.")
 @click.option("--password", envvar="MIRROR_TOR_PASSWORD", help="Control password (or MIRROR_TOR_PASSWORD).")
 @click.option("--timeout", type=float, default=120, show_default=True, help="Seconds to bootstrap and publish.")
+@click.option("--pow", "pow_defenses", is_flag=True, help="Turn on tor's proof-of-work defence against floods.")
+@click.option("--balance-backend", metavar="FRONTEND.onion",
+              help="Publish as an Onionbalance backend of FRONTEND (with --key from `mirror balance init`).")
 def onion_command(build_dir: Path, testnet: bool, key_file, private, control_port, control_socket, password,
-                  timeout) -> None:
+                  timeout, pow_defenses: bool, balance_backend: str | None) -> None:
     """Serve BUILD_DIR and publish it as a Tor v3 onion service until Ctrl-C."""
     from mirror import onion
     from mirror.cli_onion import Reporter
@@ -192,7 +195,46 @@ def onion_command(build_dir: Path, testnet: bool, key_file, private, control_por
         with Reporter() as report:
             onion.run(build_dir, threading.Event(), testnet=testnet, on_event=report, key_file=key_file,
                       private=private, control_port=control_port, control_socket=control_socket,
-                      password=password, timeout=timeout)
+                      password=password, timeout=timeout, pow_defenses=pow_defenses,
+                      balance_backend=balance_backend)
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+
+
+@main.group("balance")
+def balance_group() -> None:
+    """One onion address served by several machines (Onionbalance)."""
+
+
+@balance_group.command("init")
+@click.option("--dir", "directory", type=click.Path(path_type=Path),
+              help="Where to write the keys and config  [default: ~/.local/state/mirror/balance].")
+@click.option("--backends", "count", type=click.IntRange(0, 10), default=0, help="New backends to make keys for.")
+@click.option("--backend", "addresses", multiple=True, metavar="ADDRESS.onion", help="An existing backend (repeat).")
+def balance_init_command(directory: Path | None, count: int, addresses: tuple[str, ...]) -> None:
+    """Create the frontend identity, Onionbalance's config.yaml and each backend's files."""
+    from mirror import balance
+
+    plan = balance.init(directory or balance.default_directory(), new_backends=count, addresses=addresses)
+    click.echo("\n".join(plan.instructions()))
+
+
+@balance_group.command("run")
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="Onionbalance's config.yaml  [default: ~/.local/state/mirror/balance/config.yaml].")
+@click.option("--control-port", type=int, help="The ControlPort of the tor Onionbalance publishes through.")
+@click.option("--control-socket", type=click.Path(path_type=Path), help="Or that tor's ControlSocket.")
+@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to the first upload.")
+def balance_run_command(config_file: Path | None, control_port, control_socket, timeout: float) -> None:
+    """Run Onionbalance for the frontend and keep it running until Ctrl-C."""
+    from mirror import balance, balancer
+    from mirror.cli_balance import Reporter
+
+    _interrupt_on_sigterm()
+    try:
+        with Reporter() as report:
+            balancer.run(config_file or balance.default_directory() / balance.CONFIG, threading.Event(),
+                         on_event=report, control_port=control_port, control_socket=control_socket, timeout=timeout)
     except KeyboardInterrupt:
         click.echo("Stopped.")
 

@@ -15,6 +15,7 @@ these and never prints; anything else escaping is a bug and may show a traceback
      +-- PackError          a zip could not be written
      +-- VerifyError        an archive failed verification
      +-- FetchError         a live site could not be crawled
+     +-- BalanceError       a balanced (Onionbalance) setup could not be created or run
 """
 
 from __future__ import annotations
@@ -76,3 +77,7 @@ class VerifyError(MirrorError):
 
 class FetchError(MirrorError):
     """A live site could not be crawled."""
+
+
+class BalanceError(MirrorError):
+    """A balanced setup (Onionbalance) could not be created or run; the message says what to change."""

@@ -27,7 +27,7 @@ from typing import Self
 import stem
 from stem.control import EventType
 
-from mirror import keys
+from mirror import balance, keys, pow
 from mirror import tor as torlib
 from mirror.errors import BuildError, PublishError, TorError
 from mirror.onion_keys import ReaderKey, load_reader_key, load_secret_key, service_id_of
@@ -83,7 +83,7 @@ class Published:
 
 
 def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey | None = None,
-            on_event: OnEvent | None = None, timeout: float = 60) -> str:
+            pow_defenses: bool = False, on_event: OnEvent | None = None, timeout: float = 60) -> str:
     """Add the onion service for ``secret_key`` pointing at ``target``; return its service id once at
     least one HSDir has its descriptor."""
     events: queue.Queue = queue.Queue()
@@ -91,10 +91,13 @@ def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey
     try:
         try:
             response = controller.create_ephemeral_hidden_service(
-                {VIRTUAL_PORT: target}, key_type="ED25519-V3", key_content=keys.tor_key_blob(secret_key),
+                {VIRTUAL_PORT: target}, key_type="ED25519-V3",
+                key_content=key_content(secret_key, pow_defenses),
                 discard_key=True, await_publication=False,
                 client_auth_v3=reader_key.public if reader_key else None)
         except stem.ControllerError as e:
+            if pow_defenses:
+                raise pow.refused(e) from e
             raise PublishError(f"tor refused the onion service: {e}.") from e
         expected = service_id_of(secret_key)
         if response.service_id != expected:
@@ -103,6 +106,12 @@ def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey
     finally:
         controller.remove_event_listener(events.put)
     return response.service_id
+
+
+def key_content(secret_key: bytes, pow_defenses: bool) -> str:
+    """ADD_ONION's key, followed by the proof-of-work keywords when asked (stem has no argument for them)."""
+    blob = keys.tor_key_blob(secret_key)
+    return pow.key_content(blob) if pow_defenses else blob
 
 
 def await_upload(events: queue.Queue, service_id: str, on_event: OnEvent | None, timeout: float) -> None:
@@ -145,11 +154,16 @@ class OnionMirror:
 
     def __init__(self, build_dir: Path, state_dir: Path, *, key_file: Path | None = None, private: bool = False,
                  network: dict | None = None, control_port: int | None = None, control_socket: Path | None = None,
-                 password: str | None = None, timeout: float = 120, on_event: OnEvent | None = None):
+                 password: str | None = None, timeout: float = 120, on_event: OnEvent | None = None,
+                 balance_backend: str | None = None, pow_defenses: bool = False):
         self.build_dir, self.state_dir = Path(build_dir), Path(state_dir)
         self.network, self.timeout = network, timeout
         self.attach = {"control_port": control_port, "control_socket": control_socket, "password": password}
         self.on_event = on_event or (lambda kind, detail: None)
+        self.balance_backend, self.pow_defenses = balance_backend, pow_defenses
+        if balance_backend:
+            balance.check_backend(balance_backend, key_file, private, pow_defenses,
+                                  bool(control_port or control_socket))
         self.secret_key = load_secret_key(key_file, self.build_dir)
         self.reader_key = load_reader_key(key_file, self.secret_key) if private else None
         self.server = None
@@ -173,12 +187,27 @@ class OnionMirror:
     def _connect_tor(self) -> torlib.Tor:
         progress = lambda percent, summary: self.on_event("bootstrap", (percent, summary))
         if self.attach["control_port"] or self.attach["control_socket"]:
-            return torlib.attach(**self.attach, on_progress=progress, timeout=self.timeout)
+            tor = torlib.attach(**self.attach, on_progress=progress, timeout=self.timeout)
+            if self.pow_defenses:
+                try:
+                    pow.check_controller(tor.controller)
+                except TorError:
+                    tor.close()
+                    raise
+            return tor
+        if self.pow_defenses:
+            pow.check_program(torlib.find_program("tor"))
         return torlib.launch(self.state_dir / "tor", self.network, on_progress=progress, timeout=self.timeout)
 
     def _publish(self) -> None:
-        service_id = publish(self.tor.controller, f"unix:{self.server.socket_path}", self.secret_key,
-                             reader_key=self.reader_key, on_event=self.on_event, timeout=self.timeout)
+        target = f"unix:{self.server.socket_path}"
+        if self.balance_backend:
+            service_id = balance.publish_backend(self.tor.controller, self.state_dir / "backend", target,
+                                                 self.secret_key, self.balance_backend, on_event=self.on_event,
+                                                 timeout=self.timeout)
+        else:
+            service_id = publish(self.tor.controller, target, self.secret_key, reader_key=self.reader_key,
+                                 pow_defenses=self.pow_defenses, on_event=self.on_event, timeout=self.timeout)
         self.published = Published(service_id, self.reader_key)
         self.on_event("published", self.published)
 

@@ -103,7 +103,8 @@ class Testnet:
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
-    def __init__(self, authorities: int = 1, relays: int = 3, *, client: bool = True, tor_cmd: str | None = None):
+    def __init__(self, authorities: int = 1, relays: int = 3, *, client: bool = True, tor_cmd: str | None = None,
+                 voting_interval: int = VOTING_INTERVAL):
         if authorities < 1 or authorities + relays < 4:
             raise TorError("a private Tor network needs at least 1 authority and 4 relays in all "
                            "(onion-service circuits need 4 distinct relays).")
@@ -111,6 +112,7 @@ class Testnet:
         self.root: Path | None = None
         self._counts = (authorities, relays, client)
         self.nodes: list[Node] = []
+        self.voting_interval = voting_interval  # Onionbalance's --is-testnet assumes 20 s
         self.controller = None  # stem Controller of the client tor, for tests (events, client auth)
 
     # -- public view -------------------------------------------------------------------------------------
@@ -156,7 +158,7 @@ class Testnet:
         try:
             self._plan()
             self._make_identities()
-            offset = int(time.time() + FIRST_VOTE_AFTER + 2 * VOTE_DELAY) % VOTING_INTERVAL
+            offset = int(time.time() + FIRST_VOTE_AFTER + 2 * VOTE_DELAY) % self.voting_interval
             for node in self.nodes:
                 if node.role != "client":
                     self._launch(node, offset)
@@ -261,7 +263,9 @@ class Testnet:
                     "ControlSocket": str(node.control_socket), "CookieAuthentication": "1"}
         options.update(RELAY_OPTIONS, ORPort=f"127.0.0.1:{node.or_port}")
         if node.role == "authority":
-            options.update(AUTHORITY_OPTIONS, DirPort=f"127.0.0.1:{node.dir_port}",
+            interval = str(self.voting_interval)
+            options.update(AUTHORITY_OPTIONS, DirPort=f"127.0.0.1:{node.dir_port}", V3AuthVotingInterval=interval,
+                           TestingV3AuthInitialVotingInterval=interval,
                            TestingV3AuthVotingStartOffset=str(vote_offset))
         return options
 
