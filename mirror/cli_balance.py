@@ -7,27 +7,16 @@ instructions to stdout. No logic about Onionbalance or tor lives here.
 from __future__ import annotations
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
-
 from mirror.balancer import Running
+from mirror.cli_onion import ProgressReporter
 
 
-class Reporter:
-    """The ``on_event`` callback of ``balancer.run``, as a context manager that closes its progress bar."""
+class Reporter(ProgressReporter):
+    """The ``on_event`` callback of ``balancer.run``."""
 
     def __init__(self):
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[note]}"),
-                                 console=Console(stderr=True), transient=True)
+        super().__init__()
         self.task: int | None = None
-        self.announced = False
-
-    def __enter__(self) -> Reporter:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.progress.stop()
 
     def __call__(self, kind: str, detail) -> None:
         if kind in ("check", "restart"):

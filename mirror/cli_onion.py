@@ -15,13 +15,12 @@ from rich.progress import BarColumn, Progress, TextColumn
 from mirror.onion import Published
 
 
-class Reporter:
-    """The ``on_event`` callback of ``onion.run``, as a context manager that closes its progress bars."""
+class ProgressReporter:
+    """An ``on_event`` callback with progress bars on stderr, as a context manager that closes them."""
 
     def __init__(self):
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[note]}"),
                                  console=Console(stderr=True), transient=True)
-        self.tasks: dict[str, int] = {}
         self.announced = False
 
     def __enter__(self) -> Self:
@@ -30,6 +29,14 @@ class Reporter:
 
     def __exit__(self, *exc) -> None:
         self.progress.stop()
+
+
+class Reporter(ProgressReporter):
+    """The ``on_event`` callback of ``onion.run``."""
+
+    def __init__(self):
+        super().__init__()
+        self.tasks: dict[str, int] = {}
 
     def __call__(self, kind: str, detail) -> None:
         if kind == "bootstrap":
