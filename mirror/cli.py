@@ -52,15 +52,13 @@ def build_command(site_dir: Path, source: Path | None, base_url: str | None, ext
         result = build.build_site(site_dir, out)
         click.echo(f"Built {len(result.files)} file(s) into {out}/ ({result.total_bytes:,} bytes).")
         return
-    if single_document:
-        raise click.UsageError("--single-document does not yet combine with --from; build with --site.")
     from mirror import site_import
 
     with click.progressbar(length=1, label="Sanitizing", file=sys.stderr) as bar:
         def progress(done: int, total: int, name: str) -> None:
             bar.length = total
             bar.update(done - bar.pos)
-        report = site_import.build_from(source, out, base_url, external_links, progress)
+        report = site_import.build_from(source, out, base_url, external_links, progress, single_document)
     click.echo("\n".join(report.lines()))
 
 
@@ -246,6 +244,8 @@ def balance_run_command(config_file: Path | None, control_port, control_socket, 
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("build/site"), show_default=True,
               help="The build directory to write from the crawl.")
 @click.option("--no-build", is_flag=True, help="Only crawl; do not build.")
+@click.option("--single-document", is_flag=True,
+              help="Build the crawl as one index.html: following links between pages never reaches the server.")
 @click.option("--restart", is_flag=True, help="Forget the crawl kept in --dir and start again.")
 @click.option("--include", multiple=True, metavar="REGEX", help="Only follow pages whose URL matches.")
 @click.option("--exclude", multiple=True, metavar="REGEX", help="Never fetch URLs that match.")
@@ -267,7 +267,7 @@ def balance_run_command(config_file: Path | None, control_port, control_socket, 
 @click.option("--proxy", metavar="URL", help="Go through this proxy, e.g. socks5h://127.0.0.1:9050.")
 @click.option("--dir-authority", multiple=True, metavar="LINE",
               help="With --tor: join the private network of these lines (as `mirror testnet` prints).")
-def fetch_command(url, folder, out, no_build, restart, **opts) -> None:
+def fetch_command(url, folder, out, no_build, single_document, restart, **opts) -> None:
     """Crawl the site at URL into --dir, then build it into --out."""
     from mirror import fetch, fetch_options
 
@@ -278,7 +278,7 @@ def fetch_command(url, folder, out, no_build, restart, **opts) -> None:
     click.echo("\r\x1b[K" if sys.stderr.isatty() else "", err=True, nl=False)
     click.echo("\n".join(report.lines()))
     if not no_build:
-        click.echo("\n".join(fetch.build_mirror(folder / fetch.SITE, report.start, out).lines()))
+        click.echo("\n".join(fetch.build_mirror(folder / fetch.SITE, report.start, out, single_document).lines()))
 
 
 def _progress_line():

@@ -17,7 +17,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mirror import fetch_urls
-from mirror.errors import FetchError
 from mirror.fetch_state import State
 
 log = logging.getLogger(__name__)
@@ -68,15 +67,13 @@ def place(paths: dict[str, str]) -> dict[str, str]:
     return placed
 
 
-def build_mirror(site: Path, start: str, out: Path):
+def build_mirror(site: Path, start: str, out: Path, single_document: bool = False):
     """Hand the downloaded site to the sanitize stage (``mirror build --from``), which writes the audited
-    build directory; return its report. A crawl of one host is given as that host's folder and base URL
-    (so a host such as ``127.0.0.1:8080`` works too); several hosts are given as folders side by side."""
-    try:
-        from mirror.site_import import build_from
-    except ImportError as e:
-        raise FetchError(f"the crawl is complete in {site}, but this version of mirror cannot build it "
-                         "(the sanitize stage is missing); use --no-build to crawl only.") from e
+    build directory (one document with ``single_document``); return its report. A crawl of one host is
+    given as that host's folder and base URL (so a host such as ``127.0.0.1:8080`` works too); several
+    hosts are given as folders side by side."""
+    from mirror.site_import import build_from
+
     redirects = json.loads((Path(site) / RECORD).read_text(encoding="utf-8"))["redirects"]
     seen = {start}
     while redirects.get(start) and redirects[start] not in seen:  # the start URL moved: build from where it went
@@ -85,5 +82,6 @@ def build_mirror(site: Path, start: str, out: Path):
     host = fetch_urls.host_of(start)
     hosts = sorted(p.name for p in Path(site).iterdir() if p.is_dir() and not p.name.startswith("."))
     if hosts == [host]:
-        return build_from(Path(site) / host, out, base_url=f"{urlsplit(start).scheme}://{host}/")
-    return build_from(Path(site), out, base_url=start)
+        return build_from(Path(site) / host, out, base_url=f"{urlsplit(start).scheme}://{host}/",
+                          single_document=single_document)
+    return build_from(Path(site), out, base_url=start, single_document=single_document)

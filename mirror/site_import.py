@@ -61,11 +61,13 @@ class ImportReport:
     warnings: tuple[str, ...]
     broken: tuple[tuple[str, str], ...]  # (page in the source, URL it links to)
     total_bytes: int
+    notes: tuple[str, ...] = ()  # what a later step (one document) adds to the report
 
     def lines(self, limit: int = 20) -> list[str]:
         """The report a user reads: counts first, then the warnings and broken links (the first ``limit``)."""
+        how = "as one document " if self.notes else ""
         out = [
-            f"Built {self.pages} page(s) and {self.assets} other file(s) into {self.out}/ "
+            f"Built {self.pages} page(s) and {self.assets} other file(s) into {self.out}/ {how}"
             f"({self.total_bytes:,} bytes)."
         ]
         if self.removed:
@@ -79,7 +81,7 @@ class ImportReport:
                 out.append(f"{title} ({len(items)}):")
                 out += [f"  {item}" for item in items[:limit]]
                 out += [f"  ... and {len(items) - limit} more"] if len(items) > limit else []
-        return out
+        return out + list(self.notes)
 
 
 def build_from(
@@ -88,8 +90,10 @@ def build_from(
     base_url: str | None = None,
     external_links: str = "mark",
     progress: Progress | None = None,
+    single_document: bool = False,
 ) -> ImportReport:
-    """Sanitize every file of ``source`` into the build directory ``out`` (swapped in only if audited)."""
+    """Sanitize every file of ``source`` into the build directory ``out`` (swapped in only if audited);
+    with ``single_document``, its pages joined into one ``index.html`` (mirror/single.py)."""
     site = SourceSite(source, base_url, skip=out)  # a build written inside the source is not the site
     if not any(f.kind == "page" for f in site.files.values()):
         raise BuildError(
@@ -111,7 +115,7 @@ def build_from(
         if entry:  # named as the source names it: its own path and the absolute URL of the link
             job.broken.add((entry.rel, urljoin(entry.url, href)))
     job.files.update(pages)
-    result = build.write_build(out, job.files, job.csp)
+    result, notes = _write(out, job, single_document)
     return ImportReport(
         out,
         job.pages,
@@ -121,7 +125,19 @@ def build_from(
         tuple(job.warnings + sorted(job.page_warnings)),
         tuple(sorted(job.broken)),
         result.total_bytes,
+        notes,
     )
+
+
+def _write(out: Path, job: _Import, single_document: bool) -> tuple[build.BuildResult, tuple[str, ...]]:
+    if not single_document:
+        return build.write_build(out, job.files, job.csp), ()
+    from mirror import single
+
+    pages = {rel: job.files[rel].decode("utf-8") for rel in job.csp}  # the sanitizer writes UTF-8
+    assets = {rel: data for rel, data in job.files.items() if rel not in job.csp}
+    doc = single.join_pages(pages, assets)
+    return build.write_build(out, doc.files, doc.csp), tuple(doc.report.lines())
 
 
 class _Import:

@@ -214,11 +214,14 @@ def test_whatwg_site_as_one_document_passes_the_audit(tmp_path):
     from tests.conftest import need_shared
 
     corpus = need_shared("corpora/realsite/whatwg")
-    site_import = pytest.importorskip("mirror.site_import", reason="the sanitizer (build --from) is absent")
-    site_import.build_from(corpus, tmp_path / "multi")
-    pages, assets = single.read_build(tmp_path / "multi")
-    _, report = single.write_single(tmp_path / "one", pages, assets)  # gated: raises unless the audit passes
-    assert report.pages == len(pages) > 200 and report.warning  # far above the size that pays off
+    from mirror import site_import
+
+    multi = site_import.build_from(corpus, tmp_path / "multi")
+    one = site_import.build_from(corpus, tmp_path / "one", single_document=True)  # raises unless audited
+    multi_pages = [p for p in (tmp_path / "multi").rglob("*.html") if ".mirror" not in p.parts]
+    assert one.pages == multi.pages > 200
+    assert any(line.startswith(f"One document: {len(multi_pages)} pages") for line in one.lines())
+    assert any(line.startswith("Warning: the single document is") for line in one.lines())  # too big to pay
     assert not audit.audit_dir(tmp_path / "one").errors
     built = [p for p in (tmp_path / "one").rglob("*") if p.is_file() and ".mirror" not in p.parts]
     assert [p.name for p in built if p.suffix in (".html", "")] == ["index.html"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from mirror import single
+from mirror import single, site_import
 from tests import single_site
 from tests.browser import chromium, serve_logged
 from tests.firefox import firefox
@@ -59,6 +59,11 @@ def served(tmp_path_factory):
         doc = _join_with(css)
         (root / name).mkdir()
         (root / name / "index.html").write_bytes(doc.files["index.html"])
+    source = root / "source"  # the same site as files on disk, through `mirror build --from --single-document`
+    for rel, data in single_site.files().items():
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_bytes(data)
+    site_import.build_from(source, root / "sanitized", single_document=True)
     with serve_logged(root) as served:
         yield served
 
@@ -117,7 +122,8 @@ FALLBACK_CLICKS = [("p-home--to-about", "p-about"), ("p-about--to-faq", "p-faq")
                    ("p-docs-guide--to-fn-a", "p-docs-api-ref--fn-a")]
 
 
-def test_chromium_js_off_every_step_shows_the_right_page_with_one_request(served):
+@pytest.mark.parametrize("build", ["one", "sanitized"])
+def test_chromium_js_off_every_step_shows_the_right_page_with_one_request(served, build):
     server, url = served
     server.seen.clear()
     with chromium(javascript=False) as open_page:
@@ -127,7 +133,7 @@ def test_chromium_js_off_every_step_shows_the_right_page_with_one_request(served
 
         def do(action, element):
             if action == "load":
-                page.goto(url + "one/")
+                page.goto(url + build + "/")
             elif action == "click":
                 page.click(f"[id='{element}']")
             else:
@@ -142,8 +148,8 @@ def test_chromium_js_off_every_step_shows_the_right_page_with_one_request(served
     assert not problems, problems
     for state in (everything, printed):
         assert state["count"] == 13 and all(h > 0 for h in state["heights"]), state
-    assert session.requests == [url + "one/"], session.requests
-    assert server.seen == ["/one/"], server.seen
+    assert session.requests == [url + build + "/"], session.requests
+    assert server.seen == [f"/{build}/"], server.seen
 
 
 def test_firefox_safest_every_step_shows_the_right_page_with_one_request(served):

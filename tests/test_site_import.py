@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -172,3 +173,42 @@ def test_a_build_written_inside_the_source_is_not_read_back_as_part_of_the_site(
     first = site_import.build_from(source, source / "build" / "site")
     second = site_import.build_from(source, source / "build" / "site")
     assert first.pages == second.pages == 3
+
+
+def test_cli_build_from_single_document_joins_the_sanitized_pages_into_one_audited_file(source, tmp_path):
+    from mirror import audit
+
+    out = tmp_path / "one"
+    result = CliRunner().invoke(main, ["build", "--from", str(source), "-o", str(out), "--single-document",
+                                       "--base-url", "https://example.org/"])
+    assert result.exit_code == 0, result.output
+    assert "into " + str(out) + "/ as one document" in result.output
+    assert re.search(r"One document: 3 pages, [\d,]+ B raw, [\d,]+ B gzip, [\d,]+ B brotli", result.output)
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                     if p.is_file() and ".mirror" not in p.parts)
+    assert [p for p in written if p.endswith(".html")] == ["index.html"]
+    html = (out / "index.html").read_text("utf-8")
+    # the sanitizer's work survives the join: no script, the tracker-stripped absolute link made local
+    assert "<script" not in html and "app.js" not in html and "utm_source" not in html
+    assert 'href="#p-docs"' in html and 'href="#p-about"' in html
+    assert not audit.audit_dir(out).errors
+
+
+def test_a_single_document_that_fails_the_audit_leaves_the_previous_build(source, tmp_path, monkeypatch):
+    from mirror import single
+    from mirror.errors import AuditFailed
+
+    out = tmp_path / "one"
+    site_import.build_from(source, out, single_document=True)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real_join = single.join_pages
+
+    def broken_join(pages, assets, home=None):  # a join bug that would leave a link pointing nowhere
+        doc = real_join(pages, assets, home)
+        html = doc.files["index.html"].replace(b'href="#p-docs"', b'href="#p-nowhere"', 1)
+        return single.SingleDocument({**doc.files, "index.html": html}, doc.csp, doc.report)
+
+    monkeypatch.setattr(single, "join_pages", broken_join)
+    with pytest.raises(AuditFailed, match="#p-nowhere"):
+        site_import.build_from(source, out, single_document=True)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
