@@ -153,7 +153,7 @@ def load_resource(real_root: str, rel: str, meta: dict, budget: list[int]) -> Re
     identity = read_variant(path, "identity", st.st_size, meta.get("sha256"), budget)
     variants = {"identity": identity}
     for short, coding in CODING_NAMES.items():
-        if short in meta and identity.body is not None:
+        if short in meta:
             packed = os.path.join(real_root, build.META_DIR, short, *f"{rel}.{short}".split("/"))
             variant = read_variant(packed, coding, None, None, budget, base=identity.etag)
             if variant is not None:

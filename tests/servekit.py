@@ -27,6 +27,7 @@ def page(title: str, body: str) -> bytes:
 
 PAGE = page("Seed", "".join(f"<p>Paragraph {i}: read without a clickstream.</p>" for i in range(400)))
 ELEVEN = b"0123456789\n"
+BIG_TEXT = b"".join(b"line %d of a text too large to be held in memory\n" % n for n in range(30_000))
 LARGE = bytes(range(256)) * (5 << 12)  # 5 MiB: above the in-memory limit, sent from disk
 
 
@@ -38,6 +39,7 @@ def write_site(out: Path, *, with_404: bool = True) -> dict[str, bytes]:
         "style.css": b"body { color: #222; }\n" * 40,
         "pixel.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
         "large.bin": LARGE,
+        "big.txt": BIG_TEXT,  # too large to be held in memory, sent compressed from disk
     }
     if with_404:
         files["404.html"] = page("Missing", "<p>No such page here.</p>")

@@ -393,3 +393,23 @@ def test_stop_is_prompt_and_clean_with_a_download_and_an_idle_connection_open(si
     idle.close()
     with pytest.raises(OSError):
         connect(running, timeout=1)
+
+
+def test_a_page_too_large_for_memory_is_still_sent_compressed_from_disk(tmp_path):
+    """A single-document mirror is often megabytes of HTML: over Tor, 10x fewer bytes is 10x less waiting."""
+    from mirror import resources
+
+    words = " ".join(f"<p id=p{n}>Paragraph {n} of a long document, mostly text.</p>" for n in range(40_000))
+    policy = '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'">'
+    big = ("<!DOCTYPE html><head>" + policy + "<title>Big</title></head>" + words).encode()
+    assert len(big) > resources.MEMORY_FILE_LIMIT
+    build.write_build(tmp_path / "b", {"index.html": big}, {"index.html": "default-src 'none'"})
+    with serve.start(tmp_path / "b") as running:
+        for accept, coding, unpack in (("gzip, deflate, br", "br", brotli.decompress),
+                                       ("gzip", "gzip", gzip.decompress), ("identity", None, bytes)):
+            r = fetch(running, "/", accept_encoding=accept)
+            assert r.status == 200 and r.header("content-encoding") == coding
+            assert unpack(r.body) == big
+            assert len(r.body) < len(big) / 10 or coding is None
+        part = fetch(running, "/", accept_encoding="br", range="bytes=0-99")  # ranges: identity bytes
+        assert part.status == 206 and part.header("content-encoding") is None and part.body == big[:100]

@@ -21,7 +21,8 @@ REQUESTS = [
     ("/", {"accept_encoding": "gzip, deflate, br"}), ("/", {"accept_encoding": "gzip"}),
     ("/style.css", {"accept_encoding": "br;q=0, gzip"}), ("/file", {"range": "bytes=0-3"}),
     ("/file", {"range": "bytes=-3"}), ("/.mirror/manifest.json", {}), ("/.htpasswd", {}),
-    ("/docs/.env", {}),
+    ("/docs/.env", {}), ("/big.txt", {"accept_encoding": "gzip, br"}), ("/big.txt", {"accept_encoding": "gzip"}),
+    ("/big.txt", {"accept_encoding": "gzip", "range": "bytes=5-9"}),
 ]
 HOSTILE = ["/%2e%2e/secret.txt", "/../secret.txt", "/%252e%252e/secret.txt", "/..%5csecret.txt",
            "//secret.txt", "/docs/..%2f..%2fsecret.txt", "/%c0%ae%c0%ae/secret.txt",
