@@ -2,8 +2,7 @@
 
     python -m bench.single_document [--runs N] [--whatwg [BUILD_DIR]]
 
-Both builds are served on 127.0.0.1 (the dozen-page site by mirror's own server; whatwg by a small
-gzip-static server here, because mirror serve sends files over 1 MiB uncompressed); Chromium
+Both builds are served on 127.0.0.1 by mirror's own server (compressed variants, large files included); Chromium
 emulates 400 ms round trip and 2 Mbit/s each way (CDP Network.emulateNetworkConditions). Figures: time to
 first page (navigation start -> the home page's heading visible, and first contentful paint) and time from
 a click to the next page's heading visible, median over the clicks of a reading session. The harness floor
@@ -14,13 +13,9 @@ a click to the next page's heading visible, median over the clicks of a reading 
 
 from __future__ import annotations
 
-import contextlib
-import http.server
-import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -147,49 +142,6 @@ def report(title: str, rows: dict) -> None:
               f"over {len(clicks)} clicks")
 
 
-class _GzipStatic(http.server.BaseHTTPRequestHandler):
-    """GET from a build dir: the gzip variant when asked for, ETag and 304, nothing else."""
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        root, manifest = self.server.root, self.server.manifest
-        rel = self.path.split("?")[0].split("#")[0].lstrip("/")
-        rel = next((c for c in (rel, f"{rel}index.html", f"{rel}/index.html") if c in manifest), None)
-        if rel is None:
-            self.send_error(404)
-            return
-        entry, etag = manifest[rel], f'"{manifest[rel]["sha256"][:32]}"'
-        if self.headers.get("If-None-Match") == etag:
-            self.send_response(304)
-            self.end_headers()
-            return
-        gz = "gz" in entry and "gzip" in (self.headers.get("Accept-Encoding") or "")
-        body = (root / build.META_DIR / "gz" / f"{rel}.gz" if gz else root / rel).read_bytes()
-        self.send_response(200)
-        headers = [("Content-Type", entry["type"]), ("ETag", etag), ("Cache-Control", "no-cache"),
-                   ("Content-Length", str(len(body)))] + ([("Content-Encoding", "gzip")] if gz else [])
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        with contextlib.suppress(ConnectionError):  # a page measured and closed before the end
-            self.wfile.write(body)
-
-
-@contextlib.contextmanager
-def gzip_static(root: Path):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _GzipStatic)
-    server.root = root
-    server.manifest = json.loads((root / build.MANIFEST).read_text())["files"]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def whatwg_multi(tmp: Path) -> Path | None:
     given = sys.argv.index("--whatwg") + 1
     if given < len(sys.argv) and not sys.argv[given].startswith("-"):
@@ -215,9 +167,9 @@ def whatwg(browser, tmp: Path) -> None:
     pages, assets = single.read_build(multi)
     _, rep = single.write_single(one, pages, assets)
     print("whatwg:", " ".join(rep.lines()[:1]))
-    with gzip_static(multi) as multi_url, gzip_static(one) as one_url:
-        multi_rows = whatwg_multi_figures(browser, multi_url)
-        one_rows = whatwg_one_figures(browser, one_url)
+    with serve.start(multi) as multi_server, serve.start(one) as one_server:
+        multi_rows = whatwg_multi_figures(browser, multi_server.url)
+        one_rows = whatwg_one_figures(browser, one_server.url)
     print(f"whatwg.org (Chromium, JS off, {RTT_MS} ms RTT, {BYTES_PER_S * 8 / 1e6:g} Mbit/s), seconds; "
           "clicks are wall time with Playwright's polling, which grows with the DOM (style+layout below):")
     for name, figures in (("multi-file", multi_rows), ("one document", one_rows)):

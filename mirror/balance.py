@@ -111,7 +111,7 @@ def write_frontend_key(path: Path) -> str:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    keys._write_new(path, pem, "frontend key")
+    keys.write_new(path, pem, "frontend key")
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return keys.onion_address(raw)
 
@@ -256,7 +256,7 @@ def private_dir(path: Path) -> None:
 
 def write_private(path: Path, text: str) -> None:
     """A new 0600 file, written atomically; never overwrites."""
-    keys._write_new(path, text.encode(), path.name)
+    keys.write_new(path, text.encode(), path.name)
 
 
 def default_directory() -> Path:

@@ -116,14 +116,14 @@ def tor_key_blob(expanded: bytes) -> str:
 def write_secret_key(path: Path, expanded: bytes) -> Path:
     """Write tor's ``hs_ed25519_secret_key`` file at ``path``: created 0600, atomically, never overwriting."""
     _check_expanded(expanded)
-    return _write_new(Path(path), SECRET_HEADER + expanded, "secret key")
+    return write_new(Path(path), SECRET_HEADER + expanded, "secret key")
 
 
 def write_public_key(path: Path, public: bytes) -> Path:
     """Write tor's ``hs_ed25519_public_key`` file at ``path`` (0600 like tor's, never overwriting)."""
     if len(public) != PUBLIC_BYTES:
         raise ValueError("an ed25519 public key is 32 bytes")
-    return _write_new(Path(path), PUBLIC_HEADER + public, "public key")
+    return write_new(Path(path), PUBLIC_HEADER + public, "public key")
 
 
 def read_secret_key(path: Path) -> bytes:
@@ -166,7 +166,7 @@ def _read_key_file(path: Path, what: str, private: bool) -> bytes:
         raise KeyFileError(f"{path} cannot be read by this user; check its owner and mode.") from None
 
 
-def _write_new(path: Path, data: bytes, what: str) -> Path:
+def write_new(path: Path, data: bytes, what: str) -> Path:
     """Write ``data`` to a 0600 temporary file beside ``path``, then hard-link it into place (never over)."""
     exists = KeyFileError(f"{path} already exists; refusing to overwrite a {what}. Move it away first.")
     if path.exists() or path.is_symlink():
