@@ -225,3 +225,12 @@ def test_whatwg_site_as_one_document_passes_the_audit(tmp_path):
     assert not audit.audit_dir(tmp_path / "one").errors
     built = [p for p in (tmp_path / "one").rglob("*") if p.is_file() and ".mirror" not in p.parts]
     assert [p.name for p in built if p.suffix in (".html", "")] == ["index.html"]
+
+
+def test_pages_stream_in_reading_order_from_home_and_unlinked_pages_come_last():
+    pages = {"index.html": '<a href="z/deep.html">z</a> <a href="b.html#x">b</a>',
+             "a.html": "<p>nothing links here</p>", "b.html": '<p id=x><a href="c.html">c</a>',
+             "c.html": '<a href="index.html">home</a>', "z/deep.html": '<a href="../c.html">c</a>'}
+    html = single.join_pages(pages, {}).files["index.html"].decode()
+    sections = re.findall(r'<section class="page[^"]*" id="(p-[^"]+)"', html)
+    assert sections == ["p-home", "p-z-deep", "p-b", "p-c", "p-a"]
