@@ -115,7 +115,7 @@ def build_from(
         if entry:  # named as the source names it: its own path and the absolute URL of the link
             job.broken.add((entry.rel, urljoin(entry.url, href)))
     job.files.update(pages)
-    result, notes = _write(out, job, single_document)
+    result, notes = _write(out, job, single_document, site.locate(base_url)[1] if base_url else None)
     return ImportReport(
         out,
         job.pages,
@@ -129,14 +129,16 @@ def build_from(
     )
 
 
-def _write(out: Path, job: _Import, single_document: bool) -> tuple[build.BuildResult, tuple[str, ...]]:
+def _write(out: Path, job: _Import, single_document: bool,
+           start: str | None) -> tuple[build.BuildResult, tuple[str, ...]]:
+    """Write the build; as one document, its home page is the page at --base-url (the crawl's start)."""
     if not single_document:
         return build.write_build(out, job.files, job.csp), ()
     from mirror import single
 
     pages = {rel: job.files[rel].decode("utf-8") for rel in job.csp}  # the sanitizer writes UTF-8
     assets = {rel: data for rel, data in job.files.items() if rel not in job.csp}
-    doc = single.join_pages(pages, assets)
+    doc = single.join_pages(pages, assets, start if start in pages else None)
     return build.write_build(out, doc.files, doc.csp), tuple(doc.report.lines())
 
 

@@ -212,3 +212,16 @@ def test_a_single_document_that_fails_the_audit_leaves_the_previous_build(source
     with pytest.raises(AuditFailed, match="#p-nowhere"):
         site_import.build_from(source, out, single_document=True)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_single_document_opens_on_the_page_of_the_base_url(tmp_path):
+    src = tmp_path / "src"
+    for host, body in (("example.org", '<a href="/docs/">docs</a>'), ("cdn.example.org", "<p>cdn")):
+        (src / host / "docs").mkdir(parents=True)
+        (src / host / "index.html").write_text(f"<title>{host}</title>{body}", encoding="utf-8")
+        (src / host / "docs/index.html").write_text("<title>Docs</title><p>docs", encoding="utf-8")
+    site_import.build_from(src, tmp_path / "a", base_url="https://example.org/docs/", single_document=True)
+    site_import.build_from(src, tmp_path / "b", single_document=True)
+    first = re.compile(r'<section class="page home[^"]*" id="p-home"[^>]*>\s*<p class="m-pagehead">.*?· (\S+)</p>')
+    assert first.search((tmp_path / "a/index.html").read_text("utf-8")).group(1) == "example.org/docs/index.html"
+    assert first.search((tmp_path / "b/index.html").read_text("utf-8")).group(1) == "index.html"
