@@ -83,5 +83,5 @@ def build_mirror(site: Path, start: str, out: Path, single_document: bool = Fals
     hosts = sorted(p.name for p in Path(site).iterdir() if p.is_dir() and not p.name.startswith("."))
     if hosts == [host]:
         return build_from(Path(site) / host, out, base_url=f"{urlsplit(start).scheme}://{host}/",
-                          single_document=single_document)
+                          single_document=single_document, start_url=start)
     return build_from(Path(site), out, base_url=start, single_document=single_document)

@@ -91,9 +91,11 @@ def build_from(
     external_links: str = "mark",
     progress: Progress | None = None,
     single_document: bool = False,
+    start_url: str | None = None,
 ) -> ImportReport:
     """Sanitize every file of ``source`` into the build directory ``out`` (swapped in only if audited);
-    with ``single_document``, its pages joined into one ``index.html`` (mirror/single.py)."""
+    with ``single_document``, its pages joined into one ``index.html`` (mirror/single.py) that opens on
+    the page at ``start_url`` (default: ``base_url``)."""
     site = SourceSite(source, base_url, skip=out)  # a build written inside the source is not the site
     if not any(f.kind == "page" for f in site.files.values()):
         raise BuildError(
@@ -115,7 +117,8 @@ def build_from(
         if entry:  # named as the source names it: its own path and the absolute URL of the link
             job.broken.add((entry.rel, urljoin(entry.url, href)))
     job.files.update(pages)
-    result, notes = _write(out, job, single_document, site.locate(base_url)[1] if base_url else None)
+    start_url = start_url or base_url
+    result, notes = _write(out, job, single_document, site.locate(start_url)[1] if start_url else None)
     return ImportReport(
         out,
         job.pages,

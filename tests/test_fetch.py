@@ -116,10 +116,13 @@ def test_cli_fetch_single_document_builds_the_crawl_as_one_audited_page(tmp_path
     make_site(tmp_path / "www", pages=9, assets_per_page=2)
     out = tmp_path / "one"
     with Server({"": tmp_path / "www"}, default="") as server:
-        result = CliRunner().invoke(main, ["fetch", f"http://{server.address}/", "--dir", str(tmp_path / "c"),
+        result = CliRunner().invoke(main, ["fetch", f"http://{server.address}/s0/", "--dir", str(tmp_path / "c"),
                                            "-o", str(out), "--single-document"])
     assert result.exit_code == 0, result.output
     assert "One document: 9 pages" in result.output
+    home = re.search(r'<section class="page home[^"]*" id="p-home"[^>]*>\s*<p class="m-pagehead">.*?· (\S+)</p>',
+                     (out / "index.html").read_text("utf-8"))
+    assert home.group(1) == "s0/index.html"  # it opens on the page the crawl started from
     assert [p.name for p in out.rglob("*.html") if ".mirror" not in p.parts] == ["index.html"]
     html = (out / "index.html").read_text("utf-8")
     assert len(re.findall(r'<section class="page[^"]*" id="p-', html)) == 9
