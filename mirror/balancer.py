@@ -36,6 +36,7 @@ import stem
 from stem.control import Controller, EventType
 
 from mirror import balance
+from mirror.children import ends_with_parent
 from mirror.errors import BalanceError, TorError
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,8 @@ class Balancer:
     def _spawn(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "ONIONBALANCE_STATUS_SOCKET_LOCATION": ""}
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                                        stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                        preexec_fn=ends_with_parent(signal.SIGKILL))  # it ignores SIGTERM
         self._cpu.clear()
         self.small_ring = None
         self._reader = threading.Thread(target=self._read_output, args=(self.process,), daemon=True,

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from mirror import resources, serve
+from mirror.children import ends_with_parent
 from mirror.errors import ServeError
 
 log = logging.getLogger(__name__)
@@ -255,7 +256,8 @@ def launch(binary: str, state: Path, conf: Path) -> subprocess.Popen:
     errors = open(state / "stderr.txt", "wb")  # noqa: SIM115  (nginx holds it; closed below)
     try:
         return subprocess.Popen([binary, "-p", f"{state}/", "-c", str(conf), "-e", "stderr"],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
+                                preexec_fn=ends_with_parent(signal.SIGTERM))
     finally:
         errors.close()
 

@@ -144,3 +144,41 @@ def test_nginx_listens_on_localhost_and_ipv6_loopback(site, host):
         address = "::1" if host == "::1" else "127.0.0.1"
         assert engine.url == f"http://{'[::1]' if host == '::1' else '127.0.0.1'}:{engine.port}/"
         assert fetch((address, engine.port), "/file").body == ELEVEN
+
+
+def test_nginx_ends_when_mirror_is_killed_outright(site):
+    """SIGKILL leaves mirror no chance to stop nginx: the kernel's parent-death signal does it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.tor_fixtures import children
+
+    cli = subprocess.Popen([sys.executable, "-m", "mirror", "serve", "--engine", "nginx", str(site)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "Serving" in cli.stdout.readline(), cli.stderr.read()
+        masters = children(cli.pid)
+        assert [Path(f"/proc/{pid}/comm").read_text().strip() for pid in masters] == ["nginx"]
+    finally:
+        cli.kill()
+        cli.wait(5)
+        cli.stdout.close()
+        cli.stderr.close()
+    deadline = time.monotonic() + 5
+    while running(masters[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = running(masters[0])
+    if alive:
+        os.kill(masters[0], signal.SIGKILL)
+    assert not alive, "nginx outlived the mirror that started it"
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for whoever reaps in this container)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
