@@ -271,6 +271,8 @@ def fetch_command(url, folder, out, no_build, single_document, restart, **opts) 
     """Crawl the site at URL into --dir, then build it into --out."""
     from mirror import fetch, fetch_options
 
+    if no_build and single_document:
+        raise click.UsageError("--single-document shapes the build; --no-build makes none. Give one of them.")
     if restart:
         fetch_options.restart(folder)
     with fetch_options.connection(opts.pop("tor"), opts.pop("proxy"), folder, opts.pop("dir_authority")) as proxy:

@@ -140,6 +140,8 @@ def test_cli_fetch_refuses_bad_input_with_a_sentence(tmp_path):
     assert both.exit_code == 1 and "give one" in both.output
     public_tor = runner.invoke(main, ["fetch", "http://x.onion/", "--tor", "--dir", str(tmp_path)])
     assert public_tor.exit_code == 1 and "refusing to launch a tor on the public Tor network" in public_tor.output
+    both_ways = runner.invoke(main, ["fetch", "http://x.test/", "--no-build", "--single-document"])
+    assert both_ways.exit_code == 2 and "--no-build makes none" in both_ways.output
     bad_size = runner.invoke(main, ["fetch", "http://x.test/", "--dir", str(tmp_path), "--max-size", "lots"])
     assert bad_size.exit_code == 1 and "'lots' is not a size" in bad_size.output
 
