@@ -74,7 +74,9 @@ def build_mirror(site: Path, start: str, out: Path, single_document: bool = Fals
     hosts are given as folders side by side."""
     from mirror.site_import import build_from
 
-    redirects = json.loads((Path(site) / RECORD).read_text(encoding="utf-8"))["redirects"]
+    record = json.loads((Path(site) / RECORD).read_text(encoding="utf-8"))
+    redirects = record["redirects"]
+    charsets = {path: entry["charset"] for path, entry in record["files"].items() if entry.get("charset")}
     seen = {start}
     while redirects.get(start) and redirects[start] not in seen:  # the start URL moved: build from where it went
         start = redirects[start]
@@ -82,6 +84,7 @@ def build_mirror(site: Path, start: str, out: Path, single_document: bool = Fals
     host = fetch_urls.host_of(start)
     hosts = sorted(p.name for p in Path(site).iterdir() if p.is_dir() and not p.name.startswith("."))
     if hosts == [host]:
+        own = {path.removeprefix(f"{host}/"): name for path, name in charsets.items()}
         return build_from(Path(site) / host, out, base_url=f"{urlsplit(start).scheme}://{host}/",
-                          single_document=single_document, start_url=start)
-    return build_from(Path(site), out, base_url=start, single_document=single_document)
+                          single_document=single_document, start_url=start, charsets=own)
+    return build_from(Path(site), out, base_url=start, single_document=single_document, charsets=charsets)

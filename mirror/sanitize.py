@@ -96,10 +96,15 @@ class Sanitizer:
         return value
 
     def page(
-        self, data: bytes | str, url: str = "https://site.invalid/index.html", out: str = "index.html"
+        self,
+        data: bytes | str,
+        url: str = "https://site.invalid/index.html",
+        out: str = "index.html",
+        charset: str | None = None,
     ) -> Page:
-        """Sanitize one document found at ``url`` that will be written at ``out`` in the build."""
-        text = decode(data) if isinstance(data, bytes) else data
+        """Sanitize one document found at ``url`` that will be written at ``out`` in the build; ``charset``
+        is what the page was served as (a crawl knows it from the Content-Type header)."""
+        text = decode(data, charset) if isinstance(data, bytes) else data
         tree = LexborHTMLParser(text)
         walk = PageWalk(self, tree, url, out)
         walk.run()
@@ -116,8 +121,9 @@ class Sanitizer:
         return page
 
 
-def decode(data: bytes) -> str:
-    """Decode a page as a browser would: BOM, then <meta charset>, then UTF-8, then windows-1252."""
+def decode(data: bytes, charset: str | None = None) -> str:
+    """Decode a page as a browser would: BOM, then the charset it was served with, then <meta charset>,
+    then UTF-8, then windows-1252."""
     for bom, encoding in (
         (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -125,8 +131,7 @@ def decode(data: bytes) -> str:
     ):
         if data.startswith(bom):
             return data[len(bom) :].decode(encoding, "replace")
-    found = _META_CHARSET.search(data[:4096])
-    encoding = found.group(1).decode("ascii", "replace").lower() if found else "utf-8"
+    encoding = charset.lower() if charset else _meta_charset(data)
     encoding = ENCODING_ALIASES.get(encoding, encoding)
     try:
         if codecs.lookup(encoding).name.startswith("utf-16"):
@@ -137,6 +142,11 @@ def decode(data: bytes) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError:
         return data.decode("windows-1252" if encoding == "utf-8" else encoding, "replace")
+
+
+def _meta_charset(data: bytes) -> str:
+    found = _META_CHARSET.search(data[:4096])
+    return found.group(1).decode("ascii", "replace").lower() if found else "utf-8"
 
 
 def _as_parsed(css: str) -> str:

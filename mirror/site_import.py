@@ -92,16 +92,18 @@ def build_from(
     progress: Progress | None = None,
     single_document: bool = False,
     start_url: str | None = None,
+    charsets: dict[str, str] | None = None,
 ) -> ImportReport:
     """Sanitize every file of ``source`` into the build directory ``out`` (swapped in only if audited);
     with ``single_document``, its pages joined into one ``index.html`` (mirror/single.py) that opens on
-    the page at ``start_url`` (default: ``base_url``)."""
+    the page at ``start_url`` (default: ``base_url``). ``charsets``: the charset each page (path in
+    ``source``) was served with, when known (a crawl records it); it comes before the page's own <meta>."""
     site = SourceSite(source, base_url, skip=out)  # a build written inside the source is not the site
     if not any(f.kind == "page" for f in site.files.values()):
         raise BuildError(
             f"--from {source}: no HTML page found; give the folder holding the site's HTML files."
         )
-    job = _Import(site, Sanitizer(site, external_links))
+    job = _Import(site, Sanitizer(site, external_links), charsets or {})
     # Pages last: an asset found unusable on the way is then known as missing to the pages linking to it.
     todo = sorted(site.files.values(), key=lambda f: f.kind == "page")
     for done, entry in enumerate(todo, 1):
@@ -146,8 +148,8 @@ def _write(out: Path, job: _Import, single_document: bool,
 
 
 class _Import:
-    def __init__(self, site: SourceSite, sanitizer: Sanitizer):
-        self.site, self.sanitizer = site, sanitizer
+    def __init__(self, site: SourceSite, sanitizer: Sanitizer, charsets: dict[str, str]):
+        self.site, self.sanitizer, self.charsets = site, sanitizer, charsets
         self.files: dict[str, bytes] = {}
         self.csp: dict[str, str] = {}
         self.removed: Counter = Counter()
@@ -171,7 +173,7 @@ class _Import:
             raise BuildError(f"could not read {self.site.root / rel}: {e.strerror}.") from e
 
     def _page(self, entry: SourceFile, data: bytes) -> bytes:
-        page = self.sanitizer.page(data, entry.url, entry.out)
+        page = self.sanitizer.page(data, entry.url, entry.out, self.charsets.get(entry.rel))
         self.pages += 1
         self.csp[entry.out] = page.csp
         self.removed.update(page.removed)

@@ -17,9 +17,10 @@ from tests.fetch_server import Server
 HOST = "site.test"
 START = f"https://{HOST}/"
 CP1252_PAGE = "<!DOCTYPE html><title>Café</title><p>Les élèves déjà présents à l'école, où ça?</p>".encode("cp1252")
+KOI8_PAGE = "<!DOCTYPE html><title>Зеркало</title><p>Большой брат следит за вашими кликами.</p>".encode("koi8-r")
 GZ_PAGE = b"<!DOCTYPE html><meta charset=utf-8><title>gz</title>" + b"<p>compressed on the wire</p>" * 2000
 LINKS = ["/private/page", "/redirect-out", "/redirect-in", "/flaky", "/busy", "/calendar?month=0",
-         "/huge-declared", "/huge-streamed", "/latin", "/stall", "/trickle", "/gz", "/page?PHPSESSID=aaa&utm_source=x",
+         "/huge-declared", "/huge-streamed", "/latin", "/koi8", "/stall", "/trickle", "/gz", "/page?PHPSESSID=aaa&utm_source=x",
          "/page?PHPSESSID=bbb", "/gone"]
 
 
@@ -97,6 +98,7 @@ def add_routes(server: Server) -> dict:
                           ("/huge-declared", huge_declared), ("/huge-streamed", huge_streamed)):
         server.route(path, handler)
     server.route("/latin", lambda h: h.send(200, CP1252_PAGE, "text/html; charset=utf-8"))
+    server.route("/koi8", lambda h: h.send(200, KOI8_PAGE, "text/html; charset=koi8-r"))  # no <meta charset>
     server.route("/gone", lambda h: h.send(404, b"gone"))
     server.route("/gz", lambda h: h.send(200, gzip.compress(GZ_PAGE), headers={"Content-Encoding": "gzip"}))
     return seen
@@ -181,6 +183,16 @@ def test_wrong_charset_is_corrected_and_reported(crawled):
     assert crawled["record"]["files"][f"{HOST}/latin"]["charset"] == "cp1252"
     assert ("warning: wrong charset: the header said utf-8, the content is cp1252: 1 URL(s): "
             f"{START}latin") in crawled["lines"]
+
+
+def test_the_charset_a_page_was_served_with_reaches_the_mirror(crawled, tmp_path):
+    """A page labelled only by its Content-Type header (no <meta charset>) is read in that charset."""
+    assert crawled["record"]["files"][f"{HOST}/koi8"]["charset"] == "koi8-r"
+    fetch.build_mirror(crawled["site"], START, tmp_path / "out")
+    mirrored = (tmp_path / "out" / "koi8.html").read_text("utf-8")
+    assert "Большой брат следит за вашими кликами." in mirrored and "<title>Зеркало</title>" in mirrored
+    latin = (tmp_path / "out" / "latin.html").read_text("utf-8")
+    assert "Les élèves déjà présents à l'école" in latin  # the lying header was corrected by the crawl
 
 
 def test_page_that_never_finishes_times_out(crawled):
