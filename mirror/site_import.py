@@ -28,6 +28,7 @@ from mirror.site_map import SourceFile, SourceSite
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
+ROOT_INDEX_CSS = "body{font:1.1rem/1.5 Georgia,serif;max-width:40rem;margin:2rem auto;padding:0 1rem}"
 SVG_NS = "http://www.w3.org/2000/svg"
 SVG_FORBIDDEN_TAGS = frozenset(
     {
@@ -218,7 +219,8 @@ class _Import:
             f'<li><a href="https://{html.escape(h)}/">{html.escape(h)}</a></li>'
             for h in sorted(self.site.hosts)
         )
-        source = f"<!DOCTYPE html><title>Mirror</title><h1>Mirror</h1><ul>{items}</ul>"
+        source = (f"<!DOCTYPE html><title>Mirror</title><style>{ROOT_INDEX_CSS}</style><h1>Mirror</h1>"
+                  f"<p>The sites in this mirror:</p><ul>{items}</ul>")
         page = self.sanitizer.page(source, self.site.url_of("index.html"), "index.html")
         self.files["index.html"], self.csp["index.html"] = page.html, page.csp
 
