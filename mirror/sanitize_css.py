@@ -12,7 +12,7 @@ from collections import Counter
 
 import tinycss2
 from tinycss2 import ast
-from tinycss2.serializer import serialize_url
+from tinycss2.serializer import serialize_string_value, serialize_url
 
 from mirror import links
 from mirror.sanitize_rules import (
@@ -28,13 +28,25 @@ from mirror.sanitize_rules import (
     GENERIC_FONTS,
 )
 
+# CSS Syntax's tokenizer, as far as it can hide or open a bracket: strings (a newline ends a bad one),
+# comments, escapes, unquoted url tokens (the whole name "url": not after a name character, "@" or "#",
+# but after "<!--")
+# and what opens or closes a block; the rest in runs. In a string, an escape of hex digits takes one
+# whitespace after it, a newline included.
+_ESCAPE_IN_STRING = r"\\(?:[0-9a-f]{1,6}(?:\r\n|[ \t\n\r\f])?|\r\n|.)"
 _CSS_LEXEME = re.compile(
-    r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|/\*.*?(?:\*/|\Z)|\\.|"
-    r"url\(\s*[^\"'\s)](?:[^)\\]|\\.)*\)?|[-\w]+\(|[{}()\[\]]|[^\"'/\\{}()\[\]u]+|[/u]",
+    rf"\"(?:[^\"\\\n\r\f]|{_ESCAPE_IN_STRING})*\"?|'(?:[^'\\\n\r\f]|{_ESCAPE_IN_STRING})*'?|"
+    r"/\*.*?(?:\*/|\Z)|\\.|"
+    r"(?:(?<![-\w@#\x80-\U0010ffff])|(?<=<!--))url\([ \t\n\r\f]*[^\"' \t\n\r\f)](?:[^)\\]|\\.)*\)?|"
+    r"(?P<open>[-\w]+\(|[{}()\[\]])|[^\"'/\\{}()\[\]u]+|[/u]",
     re.S | re.I,
 )
+_NAME_RUN = re.compile(r"(?:[-\w\x80-\U0010ffff]|\\.)*", re.S)
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _OPENERS = {"{": "}", "[": "]", "(": ")"}
+_CLOSERS = frozenset("}])")
+_CSS_SPACE = " \t\n\r\f"
+_LEADING_SPACE = re.compile(r"(?:[ \t\n\r\f]+|/\*.*?(?:\*/|\Z))*", re.S)
 _PLAIN_NAME = re.compile(r"-?-?[a-z][a-z0-9-]*")
 RULE_BLOCK_AT = frozenset(
     {
@@ -68,25 +80,49 @@ def top_level_chunks(text: str):
     without an escape outside strings (one could spell url() or expression()) cannot load or run
     anything, and the walk leaves no remote url() in the others.
     """
-    return (chunk for chunk, _ in _chunks(text))
+    return (chunk for chunk, _, _ in _chunks(text))
 
 
 def _chunks(text: str):
-    """(chunk, whether it has an escape outside strings and comments) for each top-level chunk."""
-    stack, start, escaped = [], 0, False
+    """(chunk, escaped, dead) for each top-level chunk: ``escaped`` if it has an escape outside strings
+    and comments; ``dead`` for a last chunk that is a qualified rule with no ``{}`` block, which CSS
+    drops whole (a parse error at EOF): ``<![CDATA[ ... ]]>`` around a sheet is one. Where an escape
+    is part of a function's name (``u\\72l(`` is a url token, ``a\\ url(`` is none), the whole text is
+    one chunk."""
+    found, stack, start, escaped = [], [], 0, False
     for match in _CSS_LEXEME.finditer(text):
         token = match.group()
-        if token in _OPENERS or token.endswith("("):
+        if match.lastgroup == "open" and token in _CLOSERS:
+            if stack and token == stack[-1]:
+                stack.pop()
+                if not stack and token == "}":
+                    found.append((text[start : match.end()], escaped, False))
+                    start, escaped = match.end(), False
+        elif match.lastgroup == "open":
             stack.append(_OPENERS.get(token, ")"))
-        elif stack and token == stack[-1]:
-            stack.pop()
-            if not stack and token == "}":
-                yield text[start : match.end()], escaped
-                start, escaped = match.end(), False
         elif token[0] == "\\":
+            if text.startswith("(", _NAME_RUN.match(text, match.end()).end()):
+                return [(text, True, False)]
             escaped = True
     if start < len(text):
-        yield text[start:], escaped
+        found.append((text[start:], escaped, stack[:1] != ["}"] and _starts_qualified_rule(text, start)))
+    return found
+
+
+def _trim(css: str) -> str:
+    """``css`` without the whitespace around it, but for whitespace that may end a string or url the
+    sheet leaves open (a quote, paren or backslash on its last line)."""
+    css = css.lstrip(_CSS_SPACE)
+    kept = css.rstrip(_CSS_SPACE)
+    last_line = kept[kept.rfind("\n") + 1 :]
+    return css if any(c in last_line for c in "\"'(\\") else kept
+
+
+def _starts_qualified_rule(text: str, start: int) -> bool:
+    """Whether the first token from ``start`` (after whitespace and comments) begins a qualified rule:
+    anything but an at-keyword and the ``<!--``/``-->`` a stylesheet skips (a backslash: not decided)."""
+    first = _LEADING_SPACE.match(text, start).end()
+    return first < len(text) and text[first] not in "@\\" and not text.startswith(("<!--", "-->"), first)
 
 
 class Drop(Exception):
@@ -104,15 +140,18 @@ class CssSanitizer:
         """A stylesheet; its top-level rules that cannot load anything are kept as they are, unparsed."""
         hits = risky_positions(text)
         if not hits and "\\" not in text:
-            return text.strip()
+            return _trim(text)
         kept, start, n = [], 0, 0
-        for chunk, escaped in _chunks(text):
+        for chunk, escaped, dead in _chunks(text):
             end, risky = start + len(chunk), escaped
             while n < len(hits) and hits[n] < end:
                 risky, n = True, n + 1
-            kept.append(self._sheet(chunk, base, out, removed) if risky else chunk)
+            if dead:
+                removed["invalid css"] += 1
+            else:
+                kept.append(self._sheet(chunk, base, out, removed) if risky else chunk)
             start = end
-        return "".join(kept).strip()
+        return _trim("".join(kept))
 
     def _sheet(self, text: str, base: str, out: str, removed: Counter) -> str:
         return self._cached(
@@ -161,7 +200,7 @@ class _Walk:
 
     @staticmethod
     def serialize(nodes) -> str:
-        return tinycss2.serialize(nodes).replace("</", "<\\/").strip()
+        return tinycss2.serialize(nodes).replace("</", "<\\/").strip(_CSS_SPACE)
 
     def rules(self, nodes) -> list:
         kept = []
@@ -250,8 +289,8 @@ class _Walk:
         for token in tokens:
             if token.type == "url":
                 out.append(_url_token(self.url(token.value, kind)))
-            elif token.type == "string" and bare_strings:
-                out.append(_url_token(self.url(token.value, kind)))
+            elif token.type == "string":
+                out.append(_url_token(self.url(token.value, kind)) if bare_strings else _closed(token))
             elif token.type == "function":
                 out.append(self.function(token, kind))
             elif token.type in ("() block", "[] block", "{} block"):
@@ -291,6 +330,14 @@ def _hides_page(rule) -> bool:
     return any(
         d.type == "declaration" and (d.lower_name, tinycss2.serialize(d.value).strip().lower()) in CSS_HIDING
         for d in rule.content
+    )
+
+
+def _closed(token):
+    """A string token written with both quotes (tinycss2 writes one cut by the end of the sheet
+    unclosed, and the ``;`` or ``}`` serialized after it would become part of it)."""
+    return ast.StringToken(
+        token.source_line, token.source_column, token.value, f'"{serialize_string_value(token.value)}"'
     )
 
 

@@ -240,8 +240,12 @@ CSS_HIDING = frozenset({("visibility", "hidden"), ("opacity", "0"), ("display", 
 # strings load only in @import and these functions), or to hide the page for good. A top-level rule
 # without any of these is kept as written, unparsed; the others go through the tinycss2 walk.
 # (Both are matched against ASCII-lowercased text: re's IGNORECASE on an alternation is 5x slower.)
-CSS_RISKY = re.compile(r"url\(|@import|image\(|image-set\(|cross-fade\(|src\(|expression|behavior|binding|</")
-CSS_HIDES_PAGE = re.compile(r"(?:body|html|async-hide)\s*\{[^}]*(?:visibility|opacity|display)")
+CSS_RISKY = re.compile(
+    r"url\(|@import|@font-face|image\(|image-set\(|cross-fade\(|src\(|expression|behavior|binding|</"
+    r"|element\(|paint\(|@charset|@property|document"  # and what else the walk drops: the other
+    r"|[_\x80-\U0010ffff][-\w\x80-\U0010ffff]*\(|--[-\d][-\w\x80-\U0010ffff]*\(|--\("  # function names
+)
+CSS_HIDES_PAGE = re.compile(r"(?:body|html|async-hide)(?:\s|/\*.*?\*/)*\{", re.S)  # any rule for them
 
 # The Content-Security-Policy every page carries (style hashes are appended per page).
 CSP = (
