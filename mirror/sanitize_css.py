@@ -19,10 +19,12 @@ from mirror.sanitize_rules import (
     CSS_DROP_AT_RULES,
     CSS_DROP_FUNCTIONS,
     CSS_DROP_PROPERTIES,
-    CSS_HIDES_PAGE,
+    CSS_ODD_FUNCTIONS,
+    CSS_OPENS_RULE,
+    CSS_PAGE_NAMES,
     CSS_HIDING,
     CSS_PAGE_SELECTORS,
-    CSS_RISKY,
+    CSS_RISKY_WORDS,
     CSS_URL_FUNCTIONS,
     FALLBACK_FONT,
     GENERIC_FONTS,
@@ -64,10 +66,25 @@ RULE_BLOCK_AT = frozenset(
 
 
 def risky_positions(text: str) -> list[int]:
-    """Where ``text`` has a word of CSS_RISKY or CSS_HIDES_PAGE (sorted)."""
+    """Where ``text`` has a word of CSS_RISKY_WORDS, an odd function name or a rule for the page (sorted)."""
     low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)  # same length, same offsets
-    found = [m.start() for m in CSS_RISKY.finditer(low)] + [m.start() for m in CSS_HIDES_PAGE.finditer(low)]
+    found = [at for word in CSS_RISKY_WORDS for at in _find_all(low, word)]
+    found += [
+        at
+        for word in CSS_PAGE_NAMES
+        for at in _find_all(low, word)
+        if CSS_OPENS_RULE.match(low, at + len(word))
+    ]
+    for pattern in CSS_ODD_FUNCTIONS:
+        found += [m.start() for m in pattern.finditer(low)]
     return sorted(found)
+
+
+def _find_all(text: str, word: str):
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
 
 
 def top_level_chunks(text: str):
@@ -76,19 +93,20 @@ def top_level_chunks(text: str):
     Strings, comments, escapes and unquoted url() are skipped; ``()``, ``[]`` and ``{}`` nest, and a
     closer that does not match the open block is ignored (so ``<![CDATA[ a{} ]]>`` stays one chunk, dead
     as a browser reads it). Used only to choose which parts need the full tinycss2 walk: a chunk
-    without any risky word (see CSS_RISKY; none contains ``}``, so none can straddle two chunks) and
+    without any risky word (see CSS_RISKY_WORDS; none contains ``}``, so none can straddle two chunks) and
     without an escape outside strings (one could spell url() or expression()) cannot load or run
     anything, and the walk leaves no remote url() in the others.
     """
     return (chunk for chunk, _, _ in _chunks(text))
 
 
-def _chunks(text: str):
+def _chunks(text: str, quiet_from: int = 0):
     """(chunk, escaped, dead) for each top-level chunk: ``escaped`` if it has an escape outside strings
     and comments; ``dead`` for a last chunk that is a qualified rule with no ``{}`` block, which CSS
     drops whole (a parse error at EOF): ``<![CDATA[ ... ]]>`` around a sheet is one. Where an escape
     is part of a function's name (``u\\72l(`` is a url token, ``a\\ url(`` is none), the whole text is
-    one chunk."""
+    one chunk. The text after ``quiet_from`` has no risky word: once past it, the rest is one chunk
+    (unless it has a backslash)."""
     found, stack, start, escaped = [], [], 0, False
     for match in _CSS_LEXEME.finditer(text):
         token = match.group()
@@ -98,6 +116,10 @@ def _chunks(text: str):
                 if not stack and token == "}":
                     found.append((text[start : match.end()], escaped, False))
                     start, escaped = match.end(), False
+                    if start > quiet_from:
+                        if text.find("\\", start) < 0:
+                            return found + ([(text[start:], False, False)] if start < len(text) else [])
+                        quiet_from = len(text)
         elif match.lastgroup == "open":
             stack.append(_OPENERS.get(token, ")"))
         elif token[0] == "\\":
@@ -142,7 +164,7 @@ class CssSanitizer:
         if not hits and "\\" not in text:
             return _trim(text)
         kept, start, n = [], 0, 0
-        for chunk, escaped, dead in _chunks(text):
+        for chunk, escaped, dead in _chunks(text, hits[-1] if hits else 0):
             end, risky = start + len(chunk), escaped
             while n < len(hits) and hits[n] < end:
                 risky, n = True, n + 1
