@@ -177,7 +177,7 @@ class CssSanitizer:
 
     def _sheet(self, text: str, base: str, out: str, removed: Counter) -> str:
         return self._cached(
-            ("sheet", text, base, out),
+            ("sheet", text),
             removed,
             lambda c: tinycss2.parse_stylesheet(text, skip_comments=True),
             base,
@@ -193,15 +193,16 @@ class CssSanitizer:
                     node.important = True
             return nodes
 
-        return self._cached(
-            ("decl", text, base, out, important), removed, parse, base, out, fast=not important
-        )
+        return self._cached(("decl", text, important), removed, parse, base, out, fast=not important)
 
     def _cached(self, key, removed: Counter, parse, base: str, out: str, fast=True) -> str:
-        hit = self._cache.get(key)
+        """The result for ``key`` (kind, text, ...); text without a risky word gives the same result on
+        every page, so it is cached without the page's location (base, out)."""
+        hit = self._cache.get(key) or self._cache.get(key + (base, out))
         if hit is None:
             text = key[1]
-            if fast and "\\" not in text and not risky_positions(text):
+            quiet = "\\" not in text and not risky_positions(text)
+            if fast and quiet:
                 hit = (text, Counter())
             else:
                 counts = Counter()
@@ -210,7 +211,7 @@ class CssSanitizer:
                     hit = (walker.serialize(walker.rules(parse(counts))), counts)
                 except RecursionError:  # thousands of nested blocks: no reader loses anything real
                     hit = ("", Counter({"css nested too deeply (dropped)": 1}))
-            self._cache[key] = hit
+            self._cache[key if quiet else key + (base, out)] = hit
         removed.update(hit[1])
         return hit[0]
 
