@@ -30,17 +30,16 @@ from mirror.sanitize_rules import (
     GENERIC_FONTS,
 )
 
-# CSS Syntax's tokenizer, as far as it can hide or open a bracket: strings (a newline ends a bad one),
-# comments, escapes, unquoted url tokens (the whole name "url": not after a name character, "@" or "#",
-# but after "<!--")
-# and what opens or closes a block; the rest in runs. In a string, an escape of hex digits takes one
-# whitespace after it, a newline included.
+# CSS Syntax's tokenizer, as far as it can hide or open a bracket: strings (a newline ends a bad one;
+# in a string, an escape of hex digits takes one whitespace after it, a newline included), comments,
+# escapes, unquoted url tokens (the whole name "url": not after a name character, "@" or "#", but after
+# "<!--") and brackets. What lies between these matches can neither hide nor open a bracket.
 _ESCAPE_IN_STRING = r"\\(?:[0-9a-f]{1,6}(?:\r\n|[ \t\n\r\f])?|\r\n|.)"
 _CSS_LEXEME = re.compile(
     rf"\"(?:[^\"\\\n\r\f]|{_ESCAPE_IN_STRING})*\"?|'(?:[^'\\\n\r\f]|{_ESCAPE_IN_STRING})*'?|"
     r"/\*.*?(?:\*/|\Z)|\\.|"
-    r"(?:(?<![-\w@#\x80-\U0010ffff])|(?<=<!--))url\([ \t\n\r\f]*[^\"' \t\n\r\f)](?:[^)\\]|\\.)*\)?|"
-    r"(?P<open>[-\w]+\(|[{}()\[\]])|[^\"'/\\{}()\[\]u]+|[/u]",
+    r"u(?:(?<![-\w@#\x80-\U0010ffff]u)|(?<=<!--u))rl\([ \t\n\r\f]*[^\"' \t\n\r\f)](?:[^)\\]|\\.)*\)?|"
+    r"(?P<open>[{}()\[\]])",
     re.S | re.I,
 )
 _NAME_RUN = re.compile(r"(?:[-\w\x80-\U0010ffff]|\\.)*", re.S)
@@ -67,7 +66,9 @@ RULE_BLOCK_AT = frozenset(
 
 def risky_positions(text: str) -> list[int]:
     """Where ``text`` has a word of CSS_RISKY_WORDS, an odd function name or a rule for the page (sorted)."""
-    low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)  # same length, same offsets
+    low = text.lower()  # lowers A-Z as ASCII lowering does; only "\u0130" changes the length (and offsets)
+    if len(low) != len(text):
+        low = text.translate(_ASCII_LOWER)
     found = [at for word in CSS_RISKY_WORDS for at in _find_all(low, word)]
     found += [
         at
@@ -75,8 +76,8 @@ def risky_positions(text: str) -> list[int]:
         for at in _find_all(low, word)
         if CSS_OPENS_RULE.match(low, at + len(word))
     ]
-    for pattern in CSS_ODD_FUNCTIONS:
-        found += [m.start() for m in pattern.finditer(low)]
+    for pattern in CSS_ODD_FUNCTIONS[: 2 if text.isascii() else 3]:  # the third: a non-ASCII name
+        found += [m.start() for m in pattern.finditer(text)]  # no letters in them: case is no matter
     return sorted(found)
 
 
