@@ -15,39 +15,18 @@ from tinycss2 import ast
 from tinycss2.serializer import serialize_string_value, serialize_url
 
 from mirror import links
+from mirror.sanitize_css_pieces import CSS_SPACE, pieces, risky_positions, trim
 from mirror.sanitize_rules import (
     CSS_DROP_AT_RULES,
     CSS_DROP_FUNCTIONS,
     CSS_DROP_PROPERTIES,
-    CSS_ODD_FUNCTIONS,
-    CSS_OPENS_RULE,
-    CSS_PAGE_NAMES,
     CSS_HIDING,
     CSS_PAGE_SELECTORS,
-    CSS_RISKY_WORDS,
     CSS_URL_FUNCTIONS,
     FALLBACK_FONT,
     GENERIC_FONTS,
 )
 
-# CSS Syntax's tokenizer, as far as it can hide or open a bracket: strings (a newline ends a bad one;
-# in a string, an escape of hex digits takes one whitespace after it, a newline included), comments,
-# escapes, unquoted url tokens (the whole name "url": not after a name character, "@" or "#", but after
-# "<!--") and brackets. What lies between these matches can neither hide nor open a bracket.
-_ESCAPE_IN_STRING = r"\\(?:[0-9a-f]{1,6}(?:\r\n|[ \t\n\r\f])?|\r\n|.)"
-_CSS_LEXEME = re.compile(
-    rf"\"(?:[^\"\\\n\r\f]|{_ESCAPE_IN_STRING})*\"?|'(?:[^'\\\n\r\f]|{_ESCAPE_IN_STRING})*'?|"
-    r"/\*.*?(?:\*/|\Z)|\\.|"
-    r"u(?:(?<![-\w@#\x80-\U0010ffff]u)|(?<=<!--u))rl\([ \t\n\r\f]*[^\"' \t\n\r\f)](?:[^)\\]|\\.)*\)?|"
-    r"(?P<open>[{}()\[\]])",
-    re.S | re.I,
-)
-_NAME_RUN = re.compile(r"(?:[-\w\x80-\U0010ffff]|\\.)*", re.S)
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_OPENERS = {"{": "}", "[": "]", "(": ")"}
-_CLOSERS = frozenset("}])")
-_CSS_SPACE = " \t\n\r\f"
-_LEADING_SPACE = re.compile(r"(?:[ \t\n\r\f]+|/\*.*?(?:\*/|\Z))*", re.S)
 _PLAIN_NAME = re.compile(r"-?-?[a-z][a-z0-9-]*")
 RULE_BLOCK_AT = frozenset(
     {
@@ -64,90 +43,6 @@ RULE_BLOCK_AT = frozenset(
 )
 
 
-def risky_positions(text: str) -> list[int]:
-    """Where ``text`` has a word of CSS_RISKY_WORDS, an odd function name or a rule for the page (sorted)."""
-    low = text.lower()  # lowers A-Z as ASCII lowering does; only "\u0130" changes the length (and offsets)
-    if len(low) != len(text):
-        low = text.translate(_ASCII_LOWER)
-    found = [at for word in CSS_RISKY_WORDS for at in _find_all(low, word)]
-    found += [
-        at
-        for word in CSS_PAGE_NAMES
-        for at in _find_all(low, word)
-        if CSS_OPENS_RULE.match(low, at + len(word))
-    ]
-    for pattern in CSS_ODD_FUNCTIONS[: 2 if text.isascii() else 3]:  # the third: a non-ASCII name
-        found += [m.start() for m in pattern.finditer(text)]  # no letters in them: case is no matter
-    return sorted(found)
-
-
-def _find_all(text: str, word: str):
-    at = text.find(word)
-    while at >= 0:
-        yield at
-        at = text.find(word, at + 1)
-
-
-def top_level_chunks(text: str):
-    """Split a stylesheet after each top-level ``{}`` block, reading blocks as CSS does.
-
-    Strings, comments, escapes and unquoted url() are skipped; ``()``, ``[]`` and ``{}`` nest, and a
-    closer that does not match the open block is ignored (so ``<![CDATA[ a{} ]]>`` stays one chunk, dead
-    as a browser reads it). Used only to choose which parts need the full tinycss2 walk: a chunk
-    without any risky word (see CSS_RISKY_WORDS; none contains ``}``, so none can straddle two chunks) and
-    without an escape outside strings (one could spell url() or expression()) cannot load or run
-    anything, and the walk leaves no remote url() in the others.
-    """
-    return (chunk for chunk, _, _ in _chunks(text))
-
-
-def _chunks(text: str, quiet_from: int = 0):
-    """(chunk, escaped, dead) for each top-level chunk: ``escaped`` if it has an escape outside strings
-    and comments; ``dead`` for a last chunk that is a qualified rule with no ``{}`` block, which CSS
-    drops whole (a parse error at EOF): ``<![CDATA[ ... ]]>`` around a sheet is one. Where an escape
-    is part of a function's name (``u\\72l(`` is a url token, ``a\\ url(`` is none), the whole text is
-    one chunk. The text after ``quiet_from`` has no risky word: once past it, the rest is one chunk
-    (unless it has a backslash)."""
-    found, stack, start, escaped = [], [], 0, False
-    for match in _CSS_LEXEME.finditer(text):
-        token = match.group()
-        if match.lastgroup == "open" and token in _CLOSERS:
-            if stack and token == stack[-1]:
-                stack.pop()
-                if not stack and token == "}":
-                    found.append((text[start : match.end()], escaped, False))
-                    start, escaped = match.end(), False
-                    if start > quiet_from:
-                        if text.find("\\", start) < 0:
-                            return found + ([(text[start:], False, False)] if start < len(text) else [])
-                        quiet_from = len(text)
-        elif match.lastgroup == "open":
-            stack.append(_OPENERS.get(token, ")"))
-        elif token[0] == "\\":
-            if text.startswith("(", _NAME_RUN.match(text, match.end()).end()):
-                return [(text, True, False)]
-            escaped = True
-    if start < len(text):
-        found.append((text[start:], escaped, stack[:1] != ["}"] and _starts_qualified_rule(text, start)))
-    return found
-
-
-def _trim(css: str) -> str:
-    """``css`` without the whitespace around it, but for whitespace that may end a string or url the
-    sheet leaves open (a quote, paren or backslash on its last line)."""
-    css = css.lstrip(_CSS_SPACE)
-    kept = css.rstrip(_CSS_SPACE)
-    last_line = kept[kept.rfind("\n") + 1 :]
-    return css if any(c in last_line for c in "\"'(\\") else kept
-
-
-def _starts_qualified_rule(text: str, start: int) -> bool:
-    """Whether the first token from ``start`` (after whitespace and comments) begins a qualified rule:
-    anything but an at-keyword and the ``<!--``/``-->`` a stylesheet skips (a backslash: not decided)."""
-    first = _LEADING_SPACE.match(text, start).end()
-    return first < len(text) and text[first] not in "@\\" and not text.startswith(("<!--", "-->"), first)
-
-
 class Drop(Exception):
     """The declaration or rule being walked must go (its kind is the message)."""
 
@@ -160,21 +55,15 @@ class CssSanitizer:
         self._cache: dict[tuple, tuple[str, Counter]] = {}
 
     def stylesheet(self, text: str, base: str, out: str, removed: Counter) -> str:
-        """A stylesheet; its top-level rules that cannot load anything are kept as they are, unparsed."""
-        hits = risky_positions(text)
-        if not hits and "\\" not in text:
-            return _trim(text)
-        kept, start, n = [], 0, 0
-        for chunk, escaped, dead in _chunks(text, hits[-1] if hits else 0):
-            end, risky = start + len(chunk), escaped
-            while n < len(hits) and hits[n] < end:
-                risky, n = True, n + 1
-            if dead:
+        """A stylesheet; its top-level rules that cannot load anything are kept as they are, unparsed
+        (see mirror/sanitize_css_pieces.py)."""
+        kept = []
+        for piece, kind in pieces(text):
+            if kind == "dead":
                 removed["invalid css"] += 1
             else:
-                kept.append(self._sheet(chunk, base, out, removed) if risky else chunk)
-            start = end
-        return _trim("".join(kept))
+                kept.append(self._sheet(piece, base, out, removed) if kind == "risky" else piece)
+        return trim("".join(kept))
 
     def _sheet(self, text: str, base: str, out: str, removed: Counter) -> str:
         return self._cached(
@@ -224,7 +113,7 @@ class _Walk:
 
     @staticmethod
     def serialize(nodes) -> str:
-        return tinycss2.serialize(nodes).replace("</", "<\\/").strip(_CSS_SPACE)
+        return tinycss2.serialize(nodes).replace("</", "<\\/").strip(CSS_SPACE)
 
     def rules(self, nodes) -> list:
         kept = []

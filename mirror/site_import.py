@@ -21,7 +21,7 @@ from mirror import build
 from mirror.errors import BuildError
 from mirror.images import NotAnImage, strip_metadata
 from mirror.sanitize import Sanitizer
-from mirror.sanitize_css import risky_positions
+from mirror.sanitize_css_pieces import risky_positions
 from mirror.site_fragments import fix_fragments
 from mirror.site_map import SourceFile, SourceSite
 

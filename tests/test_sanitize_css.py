@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 
 from mirror.links import NoSite
-from mirror.sanitize_css import CssSanitizer, top_level_chunks
+from mirror.sanitize_css import CssSanitizer
+from mirror.sanitize_css_pieces import top_level_chunks
 from tests.sanitize_oracle import css_findings
 
 

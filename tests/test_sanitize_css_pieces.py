@@ -1,4 +1,4 @@
-"""mirror/sanitize_css.py's fast paths mean what the full tinycss2 walk of the whole sheet means.
+"""mirror/sanitize_css_pieces.py: pieces kept unparsed mean what one tinycss2 walk of the whole sheet means.
 
 The fast paths (pieces without a risky word copied as written, a dead last rule dropped unparsed, cached
 results) must give CSS that a browser applies exactly as the output of one tinycss2 walk over the whole
