@@ -139,7 +139,7 @@ class PageWalk:
         if "style" in attrs:
             self.style_attr(node, attrs["style"])
         if tag == "a" and "href" in attrs:
-            self.hyperlink(node, attrs["href"])
+            self.hyperlink(node, attrs["href"] or "")  # <a href> with no value: this page
         elif tag in LOAD_ATTRS:
             self.media(node, tag, attrs)
 

@@ -92,6 +92,12 @@ def test_internal_links_become_relative_files_and_missing_ones_become_text():
     assert page.broken == ["https://site.invalid/gone"]
 
 
+def test_attributes_without_a_value_are_no_error():
+    _, tree = clean("<a href>here</a> <img src> <video poster></video> <p style>text</p>")
+    assert [a.attributes.get("href") for a in tree.css("a")] == ["https://site.invalid/dir/page.html"]
+    assert tree.css("img") == []
+
+
 def test_meta_refresh_becomes_a_visible_link_and_base_is_honoured_then_dropped():
     page, tree = clean(
         '<head><base href="https://other.example/"><meta http-equiv="refresh" '
