@@ -15,7 +15,7 @@ from tinycss2 import ast
 from tinycss2.serializer import serialize_string_value, serialize_url
 
 from mirror import links
-from mirror.sanitize_css_pieces import CSS_SPACE, pieces, risky_positions, trim
+from mirror.sanitize_css_pieces import CSS_SPACE, is_quiet, pieces, trim
 from mirror.sanitize_rules import (
     CSS_DROP_AT_RULES,
     CSS_DROP_FUNCTIONS,
@@ -91,7 +91,7 @@ class CssSanitizer:
         hit = self._cache.get(key) or self._cache.get(key + (base, out))
         if hit is None:
             text = key[1]
-            quiet = "\\" not in text and not risky_positions(text)
+            quiet = is_quiet(text)
             if fast and quiet:
                 hit = (text, Counter())
             else:
