@@ -14,7 +14,13 @@ from __future__ import annotations
 
 import re
 
-from mirror.sanitize_rules import CSS_ODD_FUNCTIONS, CSS_OPENS_RULE, CSS_PAGE_NAMES, CSS_RISKY_WORDS
+from mirror.sanitize_rules import (
+    CSS_NAME_CHAR,
+    CSS_ODD_FUNCTIONS,
+    CSS_OPENS_RULE,
+    CSS_PAGE_NAMES,
+    CSS_RISKY_WORDS,
+)
 
 # CSS Syntax's tokenizer, as far as it can hide or open a bracket: strings (a newline ends a bad one;
 # in a string, an escape of hex digits takes one whitespace after it, a newline included), comments,
@@ -24,11 +30,11 @@ _ESCAPE_IN_STRING = r"\\(?:[0-9a-f]{1,6}(?:\r\n|[ \t\n\r\f])?|\r\n|.)"
 _CSS_LEXEME = re.compile(
     rf"\"(?:[^\"\\\n\r\f]|{_ESCAPE_IN_STRING})*\"?|'(?:[^'\\\n\r\f]|{_ESCAPE_IN_STRING})*'?|"
     r"/\*.*?(?:\*/|\Z)|\\.|"
-    r"u(?:(?<![-\w@#\x80-\U0010ffff]u)|(?<=<!--u))rl\([ \t\n\r\f]*[^\"' \t\n\r\f)](?:[^)\\]|\\.)*\)?|"
+    rf"u(?:(?<!(?:{CSS_NAME_CHAR}|[@#])u)|(?<=<!--u))rl\([ \t\n\r\f]*[^\"' \t\n\r\f)](?:[^)\\]|\\.)*\)?|"
     r"(?P<open>[{}()\[\]])",
     re.S | re.I,
 )
-_NAME_RUN = re.compile(r"(?:[-\w\x80-\U0010ffff]|\\.)*", re.S)
+_NAME_RUN = re.compile(rf"(?:{CSS_NAME_CHAR}|\\.)*", re.S)
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _OPENERS = {"{": "}", "[": "]", "(": ")"}
 _CLOSERS = frozenset("}])")

@@ -245,10 +245,11 @@ CSS_RISKY_WORDS = (
     "binding", "</", "element(", "paint(", "@charset", "@property", "document",
 )  # fmt: skip
 # Function names the walk drops (not -?-?[a-z][a-z0-9-]*): with "_", a non-ASCII letter or odd dashes.
+CSS_NAME_CHAR = r"[^\x00-\x2c./:-@[-^`{-\x7f]"  # a letter, digit, "_", "-" or any non-ASCII character
 CSS_ODD_FUNCTIONS = (
-    re.compile(r"_[-\w\x80-\U0010ffff]*\("),
-    re.compile(r"--(?:[-\d][-\w\x80-\U0010ffff]*)?\("),
-    re.compile(r"[\x80-\U0010ffff][-\w\x80-\U0010ffff]*\("),
+    re.compile(rf"_{CSS_NAME_CHAR}*\("),
+    re.compile(rf"--(?:[-\d]{CSS_NAME_CHAR}*)?\("),
+    re.compile(rf"[^\x00-\x7f]{CSS_NAME_CHAR}*\("),
 )
 # Any rule for the page itself: the walk drops those that hide it (CSS_PAGE_SELECTORS, CSS_HIDING).
 CSS_PAGE_NAMES = ("body", "html", "async-hide")
