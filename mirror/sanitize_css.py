@@ -151,7 +151,8 @@ class _Walk:
         if node.content is None:  # @namespace url(...) and the like: no remote URL left even there
             node.prelude = self.values(node.prelude, "remote stylesheet")
             return node
-        if name in RULE_BLOCK_AT:
+        if name in RULE_BLOCK_AT:  # no url() in the condition either: the audit would refuse the page
+            node.prelude = self.values(node.prelude, "remote image")
             node.content = self.rules(tinycss2.parse_rule_list(node.content, skip_comments=True))
             return node
         self.in_font_face = name == "font-face"

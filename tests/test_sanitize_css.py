@@ -39,6 +39,7 @@ def sheet(css: str, site=None) -> tuple[str, Counter]:
         "@media print{@media screen{a{background:url(https://t.example/n.png)}}}",
         "a{content:'x'}b{background:url(https://t.example/p.gif)}c{color:red}",
         "@namespace url(https://t.example/ns); a{color:red}",
+        "@supports (background:url(https://t.example/s.png)) {a{color:red}}",
     ],
 )
 def test_remote_loads_in_any_spelling_are_dropped(css):
