@@ -36,8 +36,7 @@ SIGNATURE_MAGIC = "mirror-signature-v1"
 SUM_LINE = re.compile(r"([0-9a-f]{64})  (.+)")
 WINDOWS_DEVICES = frozenset(
     ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
-    + [f"{dev}{n}" for dev in ("COM", "LPT") for n in list("123456789") + ["\u00b9", "\u00b2", "\u00b3"]]
-)
+    + [f"{dev}{n}" for dev in ("COM", "LPT") for n in list("123456789") + ["\u00b9", "\u00b2", "\u00b3"]])
 WINDOWS_FORBIDDEN = set('<>:"|?*')
 MAX_NAME_BYTES = 1024
 MAX_COMPONENT_BYTES = 255
@@ -77,7 +76,7 @@ def _unsafe_component(part: str) -> str | None:
     if part in ("", ".", ".."):
         return "contains a '..' component" if part == ".." else "contains an empty or '.' component"
     if set(part) & WINDOWS_FORBIDDEN:
-        return 'contains a character Windows forbids in names (<>:"|?*)'
+        return "contains a character Windows forbids in names (<>:\"|?*)"
     if part[-1] in ". ":
         return "has a component ending in a dot or space (Windows drops it)"
     if part.split(".", 1)[0].rstrip(" ").upper() in WINDOWS_DEVICES:
@@ -121,21 +120,15 @@ def parse_sums(data: bytes) -> dict[str, str]:
 
 
 def format_signature(address: str, signature: bytes) -> bytes:
-    return (
-        f"{SIGNATURE_MAGIC}\nsigner: {address}\ned25519: {base64.b64encode(signature).decode('ascii')}\n"
-    ).encode("ascii")
+    return (f"{SIGNATURE_MAGIC}\nsigner: {address}\n"
+            f"ed25519: {base64.b64encode(signature).decode('ascii')}\n").encode("ascii")
 
 
 def parse_signature(data: bytes) -> tuple[str, bytes]:
     """(signer onion address, 64-byte signature) from the signature file; raises FormatError."""
     lines = data.decode("ascii", errors="replace").split("\n")
-    if (
-        len(lines) != 4
-        or lines[0] != SIGNATURE_MAGIC
-        or lines[3] != ""
-        or not lines[1].startswith("signer: ")
-        or not lines[2].startswith("ed25519: ")
-    ):
+    if len(lines) != 4 or lines[0] != SIGNATURE_MAGIC or lines[3] != "" \
+            or not lines[1].startswith("signer: ") or not lines[2].startswith("ed25519: "):
         raise FormatError(f"{SIGNATURE} is not a '{SIGNATURE_MAGIC}' file (magic, signer and ed25519 lines)")
     try:
         signature = base64.b64decode(lines[2].removeprefix("ed25519: "), validate=True)

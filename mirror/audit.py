@@ -83,9 +83,8 @@ def require_pass(path: Path | str, strict_links: bool = False, label: str | None
         shown = "; ".join(str(f) for f in errors[:SHOWN_IN_FAILURE])
         more = f" (and {len(errors) - SHOWN_IN_FAILURE} more)" if len(errors) > SHOWN_IN_FAILURE else ""
         hint = "" if label else f" Run `mirror check {path}` to see every finding."
-        raise AuditFailed(
-            f"{label or path} failed the audit with {len(errors)} error(s): {shown}{more}.{hint}", errors
-        )
+        raise AuditFailed(f"{label or path} failed the audit with {len(errors)} error(s): {shown}{more}.{hint}",
+                          errors)
     return report
 
 
@@ -140,21 +139,14 @@ def _audit_file(root: Path, rel: str, strict_links: bool) -> FileAudit:
     except Exception as e:  # fail closed: what the audit cannot read, it cannot pass
         log.debug("audit of %s failed", rel, exc_info=True)
         fa.is_page = False  # its policy was not read either: one finding says it all
-        fa.add(
-            1, "unparsable", f"could not be audited ({type(e).__name__}: {e}); the audit cannot vouch for it"
-        )
+        fa.add(1, "unparsable", f"could not be audited ({type(e).__name__}: {e}); the audit cannot vouch for it")
     fa.finish()
     return fa
 
 
 def _symlink_finding(rel: str) -> Finding:
-    return Finding(
-        rel,
-        1,
-        "remote-load",
-        "is a symbolic link; a server could follow it out of the mirror (replace it with the file itself)",
-        "error",
-    )
+    return Finding(rel, 1, "remote-load", "is a symbolic link; a server could follow it out of the mirror "
+                   "(replace it with the file itself)", "error")
 
 
 def _check_refs(audits: list[FileAudit], files: set[str], folders: set[str]) -> list[Finding]:
@@ -169,38 +161,17 @@ def _check_refs(audits: list[FileAudit], files: set[str], folders: set[str]) -> 
 def _check_ref(rel: str, ref: Ref, files: set[str], folders: set[str], ids: dict) -> list[Finding]:
     target = _target(rel, ref.path, files, folders)
     if target is None:
-        return [
-            Finding(
-                rel,
-                ref.line,
-                "broken-link",
-                f"{ref.what} points to {ref.raw.strip()}, which is not in the mirror",
-                "error",
-            )
-        ]
+        return [Finding(rel, ref.line, "broken-link",
+                        f"{ref.what} points to {ref.raw.strip()}, which is not in the mirror", "error")]
     found = []
     fragment = ref.fragment.split(":~:", 1)[0]
     if fragment and target in ids and fragment not in ids[target] and fragment.lower() != "top":
         where = "this page" if target == rel else target
-        found.append(
-            Finding(
-                rel,
-                ref.line,
-                "broken-link",
-                f"{ref.what} points to #{fragment}, but {where} has no element with that id",
-                "error",
-            )
-        )
+        found.append(Finding(rel, ref.line, "broken-link",
+                             f"{ref.what} points to #{fragment}, but {where} has no element with that id", "error"))
     if ref.image and target.lower().endswith(".svg"):
-        found.append(
-            Finding(
-                rel,
-                ref.line,
-                "safest",
-                f"{ref.what} shows the SVG image {target}, which Tor Browser hides at Safest",
-                "warning",
-            )
-        )
+        found.append(Finding(rel, ref.line, "safest",
+                             f"{ref.what} shows the SVG image {target}, which Tor Browser hides at Safest", "warning"))
     return found
 
 
@@ -222,7 +193,6 @@ def _target(rel: str, path: str, files: set[str], folders: set[str]) -> str | No
 
 # --- presenting a report (the CLI prints these) -----------------------------------------------------
 
-
 def summary(report: Report) -> str:
     def part(severity: str, noun: str) -> str:
         counts = report.by_rule(severity)
@@ -231,10 +201,8 @@ def summary(report: Report) -> str:
         return f"{total} {noun}{'' if total == 1 else 's'}{detail}"
 
     external = sum(1 for f in report.findings if f.rule == "external-link")
-    return (
-        f"Checked {report.files} file{'' if report.files == 1 else 's'}: {part('error', 'error')}, "
-        f"{part('warning', 'warning')}; {external} external link{'' if external == 1 else 's'}."
-    )
+    return (f"Checked {report.files} file{'' if report.files == 1 else 's'}: {part('error', 'error')}, "
+            f"{part('warning', 'warning')}; {external} external link{'' if external == 1 else 's'}.")
 
 
 def format_text(report: Report, show_notes: bool = False) -> str:
@@ -244,17 +212,10 @@ def format_text(report: Report, show_notes: bool = False) -> str:
 
 
 def format_json(report: Report) -> str:
-    return json.dumps(
-        {
-            "files": report.files,
-            "findings": [asdict(f) for f in report.findings],
-            "summary": {
-                "errors": report.by_rule("error"),
-                "warnings": report.by_rule("warning"),
-                "notes": report.by_rule("note"),
-            },
-            "passed": not report.errors,
-        },
-        indent=1,
-        ensure_ascii=False,
-    )
+    return json.dumps({
+        "files": report.files,
+        "findings": [asdict(f) for f in report.findings],
+        "summary": {"errors": report.by_rule("error"), "warnings": report.by_rule("warning"),
+                    "notes": report.by_rule("note")},
+        "passed": not report.errors,
+    }, indent=1, ensure_ascii=False)

@@ -18,10 +18,8 @@ from tinycss2.ast import FunctionBlock
 
 # The text of CSS that can hold none of the constructs below is skipped without tokenizing. Every
 # construct needs one of these spellings, or a backslash escape to hide it, so the skip is exact.
-ACTIVE_SPELLINGS = (
-    r"\\|url\(|@import|image(-set)?\(|src\(|cross-fade\(|expression\(|@font-face|behavior"
-    r"|binding"
-)
+ACTIVE_SPELLINGS = (r"\\|url\(|@import|image(-set)?\(|src\(|cross-fade\(|expression\(|@font-face|behavior"
+                    r"|binding")
 MAYBE_ACTIVE = re.compile(ACTIVE_SPELLINGS, re.IGNORECASE)
 MAYBE_ACTIVE_LOWER = re.compile(ACTIVE_SPELLINGS)  # on lowercased text: several times faster
 OPENERS = {"{": "}", "(": ")", "[": "]"}
@@ -29,18 +27,14 @@ CLOSERS = frozenset("}])")
 # What can hide a brace from a naive reader: comments, strings (a bad string stops before its newline),
 # unquoted url tokens (the whole ident "url", so not after a name character, "@" or "#"; a quoted url(
 # is a function, and its string is read by the string branches) and escaped characters.
-SPLIT = re.compile(
-    r"/\*[\s\S]*?(?:\*/|\Z)"
-    r'|"(?:[^"\\\n]|\\[\s\S]|\\\Z)*+(?:"|(?=\n)|\Z)'
-    r"|'(?:[^'\\\n]|\\[\s\S]|\\\Z)*+(?:'|(?=\n)|\Z)"
-    r"""|(?<![\w\-\\@#\u0080-\U0010ffff])url\([\t\n\f\r ]*+(?!["'])[^)\\]*+\)?"""
-    r"|\\[^\n]|[{}()\[\]\\]",
-    re.IGNORECASE,
-)
+SPLIT = re.compile(r"/\*[\s\S]*?(?:\*/|\Z)"
+                   r'|"(?:[^"\\\n]|\\[\s\S]|\\\Z)*+(?:"|(?=\n)|\Z)'
+                   r"|'(?:[^'\\\n]|\\[\s\S]|\\\Z)*+(?:'|(?=\n)|\Z)"
+                   r"""|(?<![\w\-\\@#\u0080-\U0010ffff])url\([\t\n\f\r ]*+(?!["'])[^)\\]*+\)?"""
+                   r"|\\[^\n]|[{}()\[\]\\]", re.IGNORECASE)
 NAME_RUN = re.compile(r"(?:[\w\-\u0080-\U0010ffff]|\\[^\n])*")
-STRING_URL_FUNCTIONS = frozenset(
-    {"image-set", "-webkit-image-set", "image", "cross-fade", "-webkit-cross-fade", "src", "url"}
-)
+STRING_URL_FUNCTIONS = frozenset({"image-set", "-webkit-image-set", "image", "cross-fade",
+                                  "-webkit-cross-fade", "src", "url"})
 SCRIPT_FUNCTIONS = frozenset({"expression"})
 SCRIPT_PROPERTIES = frozenset({"behavior", "-moz-binding", "-ms-behavior"})
 
@@ -72,9 +66,7 @@ def scan_stylesheet(text: str) -> list[CssItem]:
         if search(haystack, start, end):
             line += text.count("\n", previous, start)
             previous = start
-            items += [
-                CssItem(item.kind, item.value, item.line + line - 1) for item in scan_whole(text[start:end])
-            ]
+            items += [CssItem(item.kind, item.value, item.line + line - 1) for item in scan_whole(text[start:end])]
     return items
 
 
@@ -108,7 +100,7 @@ def split_pieces(text: str) -> list[tuple[int, int]] | None:
                     pieces.append((start, match.end()))
                     start = match.end()
         elif ch == "\\":
-            if text[NAME_RUN.match(text, match.start()).end() :][:1] == "(":
+            if text[NAME_RUN.match(text, match.start()).end():][:1] == "(":
                 return None
         elif text.startswith("\\", match.end()):  # an escape inside an unquoted url token
             return None

@@ -24,21 +24,12 @@ from mirror.audit_rules import TAG_RULES, Element, FileAudit, check_element
 
 CSS_CHARSET = re.compile(rb'@charset "([^"]{1,40})";')
 META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([a-zA-Z0-9_.:\-]+)", re.IGNORECASE)
-UTF8_LABELS = frozenset(
-    {"utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8"}
-)
+UTF8_LABELS = frozenset({"utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8",
+                         "x-unicode20utf8"})
 # A <meta> cannot make a browser read a page as UTF-16 (it reads UTF-8 instead); ASCII labels mean
 # windows-1252 to a browser.
-BROWSER_LABELS = {
-    "utf-16": "utf-8",
-    "utf-16le": "utf-8",
-    "utf-16be": "utf-8",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "x-user-defined": "cp1252",
-}
+BROWSER_LABELS = {"utf-16": "utf-8", "utf-16le": "utf-8", "utf-16be": "utf-8", "us-ascii": "cp1252",
+                  "ascii": "cp1252", "iso-8859-1": "cp1252", "latin1": "cp1252", "x-user-defined": "cp1252"}
 # Where "<tag" is not a tag: comments, and the content of raw-text elements (approximate, for lines only).
 DEAD_START = re.compile(rb"<!--|<(script|style|textarea|title|xmp|noembed|noframes|iframe)(?=[\s/>])")
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -136,18 +127,12 @@ def _walk(fa: FileAudit, root, locator: Locator) -> None:
         if not raw and tag not in ALWAYS_VISIT:
             continue
         parent = node.parent
-        el = Element(
-            tag,
-            {k.lower(): v for k, v in raw.items()},
-            (parent.tag or "").lower() if parent is not None else "",
-            locate=lambda t=tag, n=nth: locator.locate(t, n),
-            text=lambda n=node: n.text(deep=True),
-        )
+        el = Element(tag, {k.lower(): v for k, v in raw.items()},
+                     (parent.tag or "").lower() if parent is not None else "",
+                     locate=lambda t=tag, n=nth: locator.locate(t, n), text=lambda n=node: n.text(deep=True))
         check_element(fa, el)
         if tag == "template":
-            stack += [
-                fragment.traverse(include_text=False) for fragment in reversed(node.template_fragments())
-            ]
+            stack += [fragment.traverse(include_text=False) for fragment in reversed(node.template_fragments())]
 
 
 def decode_page(data: bytes) -> tuple[bytes | str, str]:
@@ -166,22 +151,17 @@ def decode_stylesheet(data: bytes) -> tuple[str, str]:
 
 
 def _decode(data: bytes, declared: bytes | None, kind: str) -> tuple[bytes | str, str]:
-    for bom, codec in (
-        (codecs.BOM_UTF8, None),
-        (codecs.BOM_UTF16_LE, "utf-16-le"),
-        (codecs.BOM_UTF16_BE, "utf-16-be"),
-    ):
+    for bom, codec in ((codecs.BOM_UTF8, None), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                       (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
-            return (data[len(bom) :] if codec is None else data[len(bom) :].decode(codec, "replace")), ""
+            return (data[len(bom):] if codec is None else data[len(bom):].decode(codec, "replace")), ""
     if declared is None:
         return data, ""
     label = declared.decode("ascii", "replace").strip().lower()
     if label in UTF8_LABELS:
         return data, ""
-    problem = (
-        f"declares charset {label}; a mirror {kind} must be UTF-8 (it is served as UTF-8, and a browser "
-        "opening the file would decode it differently)"
-    )
+    problem = (f"declares charset {label}; a mirror {kind} must be UTF-8 (it is served as UTF-8, and a browser "
+               "opening the file would decode it differently)")
     try:
         codec = codecs.lookup(BROWSER_LABELS.get(label, label)).name
     except LookupError:
@@ -192,7 +172,6 @@ def _decode(data: bytes, declared: bytes | None, kind: str) -> tuple[bytes | str
 
 
 # --- XML (SVG, XHTML, feeds, XSLT) ------------------------------------------------------------------
-
 
 def audit_xml(fa: FileAudit, data: bytes) -> None:
     """Walk an XML document as a browser's XML parser sees it (not as an HTML parser would)."""
@@ -229,12 +208,8 @@ def audit_xml(fa: FileAudit, data: bytes) -> None:
     try:
         parser.Parse(data, True)
     except expat.ExpatError as e:
-        fa.add(
-            e.lineno,
-            "unparsable",
-            f"is not well-formed XML ({expat.ErrorString(e.code)}, column "
-            f"{e.offset}); a browser shows an error instead of the rest",
-        )
+        fa.add(e.lineno, "unparsable", f"is not well-formed XML ({expat.ErrorString(e.code)}, column "
+                                       f"{e.offset}); a browser shows an error instead of the rest")
 
 
 def _local(name: str) -> str:
@@ -254,10 +229,8 @@ PSEUDO_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
 def _xml_stylesheet(fa: FileAudit, line: int, data: str) -> None:
-    pseudo = {
-        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
-        for m in PSEUDO_ATTR.finditer(data)
-    }
+    pseudo = {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+              for m in PSEUDO_ATTR.finditer(data)}
     kind = (pseudo.get("type") or "").lower()
     if "xsl" in kind or (pseudo.get("href") or "").lower().endswith((".xsl", ".xslt")):
         fa.add(line, "script", "<?xml-stylesheet?> applies an XSLT stylesheet, which can write script")

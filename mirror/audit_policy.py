@@ -10,29 +10,12 @@ nonces and the inline keywords.
 
 from __future__ import annotations
 
-FETCH_DIRECTIVES = (
-    "default-src",
-    "child-src",
-    "connect-src",
-    "font-src",
-    "frame-src",
-    "img-src",
-    "manifest-src",
-    "media-src",
-    "object-src",
-    "prefetch-src",
-    "script-src",
-    "script-src-elem",
-    "script-src-attr",
-    "style-src",
-    "style-src-elem",
-    "style-src-attr",
-    "worker-src",
-    "fenced-frame-src",
-)
-LOCAL_SOURCES = frozenset(
-    {"'none'", "'self'", "'unsafe-inline'", "'unsafe-hashes'", "'report-sample'", "data:"}
-)
+FETCH_DIRECTIVES = ("default-src", "child-src", "connect-src", "font-src", "frame-src", "img-src",
+                    "manifest-src", "media-src", "object-src", "prefetch-src", "script-src", "script-src-elem",
+                    "script-src-attr", "style-src", "style-src-elem", "style-src-attr", "worker-src",
+                    "fenced-frame-src")
+LOCAL_SOURCES = frozenset({"'none'", "'self'", "'unsafe-inline'", "'unsafe-hashes'", "'report-sample'",
+                           "data:"})
 SAFE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'"
 
 

@@ -40,44 +40,18 @@ from mirror.audit_urls import (
 )
 
 SEVERITY = {
-    "script": "error",
-    "remote-load": "error",
-    "form": "error",
-    "broken-link": "error",
-    "policy": "error",
-    "unparsable": "error",
-    "encoding": "error",
-    "safest": "warning",
-    "external-link": "note",
+    "script": "error", "remote-load": "error", "form": "error", "broken-link": "error", "policy": "error",
+    "unparsable": "error", "encoding": "error", "safest": "warning", "external-link": "note",
 }
 IMAGE_TAGS = frozenset({"img", "image", "input", "picture", "feimage"})
 FRAME_TAGS = frozenset({"iframe", "frame", "embed", "object", "applet", "portal", "fencedframe"})
 LINK_TAGS = frozenset({"a", "area"})
 PLUGIN_URL_ATTRS = frozenset({"codebase", "archive", "code", "classid", "object"})
 PLUGIN_PARAMS = frozenset({"movie", "src", "url", "filename", "code", "codebase", "source"})
-PRESENTATION_ATTRS = frozenset(
-    {"fill", "stroke", "filter", "mask", "clip-path", "marker-start", "marker-mid", "marker-end", "cursor"}
-)
-TEXT_ATTRS = frozenset(
-    {
-        "alt",
-        "title",
-        "placeholder",
-        "value",
-        "label",
-        "summary",
-        "content",
-        "class",
-        "id",
-        "name",
-        "lang",
-        "dir",
-        "type",
-        "rel",
-        "width",
-        "height",
-    }
-)
+PRESENTATION_ATTRS = frozenset({"fill", "stroke", "filter", "mask", "clip-path", "marker-start", "marker-mid",
+                                "marker-end", "cursor"})
+TEXT_ATTRS = frozenset({"alt", "title", "placeholder", "value", "label", "summary", "content", "class", "id",
+                        "name", "lang", "dir", "type", "rel", "width", "height"})
 ANIMATION_TAGS = frozenset({"animate", "set", "animatetransform", "animatemotion", "animatecolor"})
 LINK_HEADER_URL = re.compile(r"<([^>]*)>")
 
@@ -174,21 +148,14 @@ class FileAudit:
         elif item.kind == "script":
             self.add(line, "script", f"{what} uses {item.value}, which can run script")
         else:
-            self.use_url(
-                line,
-                item.value,
-                f"{what} {'@import' if item.kind == 'import' else 'url()'}",
-                "style" if item.kind == "import" else "image",
-            )
+            self.use_url(line, item.value, f"{what} {'@import' if item.kind == 'import' else 'url()'}",
+                         "style" if item.kind == "import" else "image")
 
     def finish(self) -> None:
         if self.is_page and not self.policy_ok:
             problem = self.policy_problem or "has no Content-Security-Policy <meta> in its <head>"
-            self.add(
-                1,
-                "policy",
-                f'page {problem}; add <meta http-equiv="Content-Security-Policy" content="{SAFE_CSP}">',
-            )
+            self.add(1, "policy", f"page {problem}; add <meta http-equiv=\"Content-Security-Policy\" "
+                                  f"content=\"{SAFE_CSP}\">")
 
 
 class Element:
@@ -234,7 +201,6 @@ def _any_script_url(fa: FileAudit, el: Element, name: str, value: str) -> None:
 
 
 # --- elements ---------------------------------------------------------------------------------------
-
 
 def _script(fa: FileAudit, el: Element) -> None:
     src = el.attrs.get("src")
@@ -320,23 +286,13 @@ def _style(fa: FileAudit, el: Element) -> None:
 
 
 TAG_RULES = {
-    "script": _script,
-    "form": _form,
-    "base": _base,
-    "meta": _meta,
-    "link": _link_element,
-    "svg": _top_foreign,
-    "math": _top_foreign,
-    "audio": _media,
-    "video": _media,
-    "param": _param,
-    "style": _style,
-    **{tag: _animation for tag in ANIMATION_TAGS},
+    "script": _script, "form": _form, "base": _base, "meta": _meta, "link": _link_element,
+    "svg": _top_foreign, "math": _top_foreign, "audio": _media, "video": _media, "param": _param,
+    "style": _style, **{tag: _animation for tag in ANIMATION_TAGS},
 }
 
 
 # --- attributes -------------------------------------------------------------------------------------
-
 
 def _src(fa: FileAudit, el: Element, name: str, value: str) -> None:
     if value.strip(" \t\n\r\f") == "" and name == "src":
@@ -404,26 +360,10 @@ def _image_attr(fa: FileAudit, el: Element, name: str, value: str) -> None:
 
 
 ATTR_RULES = {
-    "src": _src,
-    "srcset": _srcset,
-    "imagesrcset": _srcset,
-    "href": _href,
-    "xlink:href": _href,
-    "name": _anchor_name,
-    "ping": _url_list,
-    "attributionsrc": _url_list,
-    "manifest": _url_list,
-    "icon": _url_list,
-    "xml:base": _url_list,
-    "data": _object_data,
-    "action": _action,
-    "formaction": _action,
-    "srcdoc": _srcdoc,
-    "style": _style_attr,
-    "background": _image_attr,
-    "lowsrc": _image_attr,
-    "dynsrc": _image_attr,
-    "poster": _image_attr,
-    **{name: _plugin for name in PLUGIN_URL_ATTRS},
-    **{name: _presentation for name in PRESENTATION_ATTRS},
+    "src": _src, "srcset": _srcset, "imagesrcset": _srcset, "href": _href, "xlink:href": _href,
+    "name": _anchor_name, "ping": _url_list, "attributionsrc": _url_list, "manifest": _url_list,
+    "icon": _url_list, "xml:base": _url_list, "data": _object_data, "action": _action, "formaction": _action,
+    "srcdoc": _srcdoc, "style": _style_attr, "background": _image_attr, "lowsrc": _image_attr,
+    "dynsrc": _image_attr, "poster": _image_attr,
+    **{name: _plugin for name in PLUGIN_URL_ATTRS}, **{name: _presentation for name in PRESENTATION_ATTRS},
 }

@@ -22,8 +22,7 @@ INERT_SCHEMES = frozenset({"about"})  # about:blank, about:srcdoc: nothing is fe
 # outside an image, script, plugins) is treated as able to run script.
 INERT_DATA_TYPES = re.compile(
     r"(image/(png|jpeg|jpg|gif|webp|avif|bmp|x-icon|vnd\.microsoft\.icon|apng)|audio/[\w.+-]+|video/[\w.+-]+"
-    r"|font/[\w.+-]+|application/(font-woff2?|x-font-[\w.+-]+|vnd\.ms-fontobject|octet-stream)|text/plain)$"
-)
+    r"|font/[\w.+-]+|application/(font-woff2?|x-font-[\w.+-]+|vnd\.ms-fontobject|octet-stream)|text/plain)$")
 C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
 MAX_SHOWN = 100
 
@@ -43,7 +42,7 @@ class Url:
     @functools.cached_property
     def shown(self) -> str:
         text = " ".join(self.raw.split())
-        return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+        return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 1] + "…"
 
 
 def normalize(value: str) -> str:
@@ -64,7 +63,7 @@ def classify(value: str, base_dir: str) -> Url:
         if scheme in SCRIPT_SCHEMES:
             return Url(value, "script", scheme)
         if scheme == "data":
-            data_type, body = parse_data(url[match.end() :])
+            data_type, body = parse_data(url[match.end():])
             return Url(value, "data", scheme, data_type=data_type, data_body=body)
         if scheme in INERT_SCHEMES:
             return Url(value, "inert", scheme)
@@ -115,9 +114,8 @@ def parse_data(rest: str) -> tuple[str, str]:
         if any(p.lower() == "base64" for p in params[1:]):
             import base64
 
-            raw = base64.b64decode(
-                "".join(payload.split()) + "==="[: (4 - len(payload) % 4) % 4], validate=False
-            )
+            raw = base64.b64decode("".join(payload.split()) + "==="[: (4 - len(payload) % 4) % 4],
+                                   validate=False)
         else:
             raw = unquote(payload).encode("utf-8", "surrogatepass")
         body = raw.decode("utf-8", "replace")

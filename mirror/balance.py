@@ -57,29 +57,21 @@ class Plan:
 
     def instructions(self) -> list[str]:
         """The lines telling an operator what to copy where (the CLI prints them)."""
-        lines = [
-            f"Frontend address: {self.frontend}",
-            f"On the Onionbalance machine keep {self.key_file} (0600) and {self.config_file};",
-            f"  run there: mirror balance run --config {self.config_file}",
-        ]
+        lines = [f"Frontend address: {self.frontend}",
+                 f"On the Onionbalance machine keep {self.key_file} (0600) and {self.config_file};",
+                 f"  run there: mirror balance run --config {self.config_file}"]
         for backend in self.backends:
             lines.append(f"{backend.name} ({backend.address}):")
             if backend.hs_dir is None:
-                lines += [
-                    f"  in that machine's HiddenServiceDir, create {OB_CONFIG} containing:",
-                    f"    {ob_config_text(self.frontend).strip()}",
-                    "  and add to that service's torrc lines:  HiddenServiceOnionbalanceInstance 1",
-                ]
+                lines += [f"  in that machine's HiddenServiceDir, create {OB_CONFIG} containing:",
+                          f"    {ob_config_text(self.frontend).strip()}",
+                          "  and add to that service's torrc lines:  HiddenServiceOnionbalanceInstance 1"]
                 continue
-            lines += [
-                f"  copy {backend.hs_dir}/ to that machine (keep it 0700, its files 0600), then either",
-                f"    mirror onion --balance-backend {self.frontend} "
-                f"--key {backend.hs_dir / keys.SECRET_FILE} BUILD_DIR",
-                f"  or, with the machine's own tor, add {backend.hs_dir / 'torrc'} to its torrc",
-            ]
-        lines.append(
-            "Limits: no client authorization with Onionbalance, and its descriptors show it is in use."
-        )
+            lines += [f"  copy {backend.hs_dir}/ to that machine (keep it 0700, its files 0600), then either",
+                      f"    mirror onion --balance-backend {self.frontend} "
+                      f"--key {backend.hs_dir / keys.SECRET_FILE} BUILD_DIR",
+                      f"  or, with the machine's own tor, add {backend.hs_dir / 'torrc'} to its torrc"]
+        lines.append("Limits: no client authorization with Onionbalance, and its descriptors show it is in use.")
         return lines
 
 
@@ -90,18 +82,14 @@ def init(directory: Path, *, new_backends: int = 0, addresses: tuple[str, ...] =
     existing = [Backend(f"backend-{i}", normal_address(a)) for i, a in enumerate(addresses, 1)]
     count = new_backends + len(existing)
     if new_backends < 0 or not 1 <= count <= MAX_BACKENDS:
-        raise BalanceError(
-            f"a balanced onion service needs 1 to {MAX_BACKENDS} backends (got {count}); "
-            "use --backends N and/or --backend ADDRESS.onion."
-        )
+        raise BalanceError(f"a balanced onion service needs 1 to {MAX_BACKENDS} backends (got {count}); "
+                           "use --backends N and/or --backend ADDRESS.onion.")
     refuse_build_dir(directory)
     names = [f"backend-{i}" for i in range(len(existing) + 1, count + 1)]
     for path in [directory / FRONTEND_KEY, directory / CONFIG, *(directory / n for n in names)]:
         if path.exists() or path.is_symlink():
-            raise KeyFileError(
-                f"{path} already exists; refusing to overwrite a balanced setup. "
-                "Move it away, or choose another --dir."
-            )
+            raise KeyFileError(f"{path} already exists; refusing to overwrite a balanced setup. "
+                               "Move it away, or choose another --dir.")
     private_dir(directory)
     frontend = write_frontend_key(directory / FRONTEND_KEY)
     created = [make_backend_dir(directory / name, name, frontend) for name in names]
@@ -121,9 +109,8 @@ def normal_address(address: str) -> str:
 def write_frontend_key(path: Path) -> str:
     """A fresh Ed25519 frontend key at ``path`` (PEM PKCS8, 0600, never overwriting); returns its address."""
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
     keys._write_new(path, pem, "frontend key")
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return keys.onion_address(raw)
@@ -136,23 +123,19 @@ def read_frontend_address(path: Path) -> str:
         mode = path.stat().st_mode
         data = path.read_bytes()
     except OSError as e:
-        raise KeyFileError(
-            f"{path} cannot be read ({e.strerror}); name the frontend key "
-            f"`mirror balance init` wrote ({FRONTEND_KEY})."
-        ) from e
+        raise KeyFileError(f"{path} cannot be read ({e.strerror}); name the frontend key "
+                           f"`mirror balance init` wrote ({FRONTEND_KEY}).") from e
     if mode & 0o077:
-        raise KeyFileError(
-            f"{path} is readable by group or others (mode {mode & 0o777:o}); run `chmod 600 {path}`."
-        )
+        raise KeyFileError(f"{path} is readable by group or others (mode {mode & 0o777:o}); "
+                           f"run `chmod 600 {path}`.")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as e:
         raise KeyFileError(f"{path} is not an unencrypted PEM private key.") from e
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"{path} is not an Ed25519 key; Onionbalance needs one (mirror balance init).")
-    return keys.onion_address(
-        key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    )
+    return keys.onion_address(key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                            serialization.PublicFormat.Raw))
 
 
 def make_backend_dir(hs_dir: Path, name: str, frontend: str) -> Backend:
@@ -161,15 +144,8 @@ def make_backend_dir(hs_dir: Path, name: str, frontend: str) -> Backend:
     address = keys.onion_address(keys.public_key(secret))
     private_dir(hs_dir)
     fill_backend_dir(hs_dir, secret, frontend)
-    write_private(
-        hs_dir / "torrc",
-        "\n".join(
-            torrc_lines(
-                backend_options(Path("/var/lib/tor") / f"mirror-{name}", "unix:/run/mirror/http.sock")
-            )
-        )
-        + "\n",
-    )
+    write_private(hs_dir / "torrc", "\n".join(torrc_lines(backend_options(
+        Path("/var/lib/tor") / f"mirror-{name}", "unix:/run/mirror/http.sock"))) + "\n")
     return Backend(name, address, hs_dir)
 
 
@@ -188,52 +164,33 @@ def prepare_backend(hs_dir: Path, secret: bytes, frontend: str) -> str:
     identity is ``secret`` and whose frontend is ``frontend``; return the backend's address."""
     frontend = normal_address(frontend)
     if keys.onion_address(keys.public_key(secret)) == frontend:
-        raise BalanceError(
-            f"the backend key is the frontend's own identity ({frontend}); pass a backend's "
-            f"key (backend-N/{keys.SECRET_FILE} from `mirror balance init`)."
-        )
+        raise BalanceError(f"the backend key is the frontend's own identity ({frontend}); pass a backend's "
+                           f"key (backend-N/{keys.SECRET_FILE} from `mirror balance init`).")
     shutil.rmtree(hs_dir, ignore_errors=True)
     private_dir(hs_dir)
     return fill_backend_dir(hs_dir, secret, frontend)
 
 
-def check_backend(
-    frontend: str, key_file: Path | None, private: bool, pow_defenses: bool, attached: bool
-) -> None:
+def check_backend(frontend: str, key_file: Path | None, private: bool, pow_defenses: bool,
+                  attached: bool) -> None:
     """Refuse the options ``mirror onion --balance-backend`` cannot honour, saying why."""
     normal_address(frontend)
     if key_file is None:
-        raise BalanceError(
-            "a backend needs the fixed identity Onionbalance's config names: pass --key "
-            f"backend-N/{keys.SECRET_FILE} from `mirror balance init`."
-        )
+        raise BalanceError("a backend needs the fixed identity Onionbalance's config names: pass --key "
+                           f"backend-N/{keys.SECRET_FILE} from `mirror balance init`.")
     if private:
-        raise BalanceError(
-            "Onionbalance cannot serve a private (client-authorized) onion service; "
-            "drop --private or --balance-backend."
-        )
+        raise BalanceError("Onionbalance cannot serve a private (client-authorized) onion service; "
+                           "drop --private or --balance-backend.")
     if pow_defenses:
-        raise BalanceError(
-            "Onionbalance 0.2.4 does not copy pow-params into the frontend's descriptor, so "
-            "clients would never solve a puzzle; drop --pow or --balance-backend."
-        )
+        raise BalanceError("Onionbalance 0.2.4 does not copy pow-params into the frontend's descriptor, so "
+                           "clients would never solve a puzzle; drop --pow or --balance-backend.")
     if attached:
-        raise BalanceError(
-            "--balance-backend launches its own tor (the service needs ob_config beside its "
-            "keys, in a folder that tor reads); drop --control-port/--control-socket."
-        )
+        raise BalanceError("--balance-backend launches its own tor (the service needs ob_config beside its "
+                           "keys, in a folder that tor reads); drop --control-port/--control-socket.")
 
 
-def publish_backend(
-    controller,
-    hs_dir: Path,
-    target: str,
-    secret: bytes,
-    frontend: str,
-    *,
-    on_event=None,
-    timeout: float = 120,
-) -> str:
+def publish_backend(controller, hs_dir: Path, target: str, secret: bytes, frontend: str, *,
+                    on_event=None, timeout: float = 120) -> str:
     """Publish the backend ``secret`` as an Onionbalance instance of ``frontend`` in the tor behind
     ``controller`` (SETCONF of a HiddenServiceDir service, so ob_config sits beside its keys); return its
     service id once a directory holds its descriptor."""
@@ -261,11 +218,8 @@ def publish_backend(
 def backend_options(hs_dir: Path, target: str) -> dict[str, str]:
     """The torrc options that publish ``hs_dir`` as an Onionbalance instance forwarding port 80 to
     ``target`` (``unix:PATH`` or ``HOST:PORT``). Order matters: HiddenServiceDir comes first."""
-    return {
-        "HiddenServiceDir": str(hs_dir),
-        "HiddenServicePort": f"{VIRTUAL_PORT} {target}",
-        "HiddenServiceOnionbalanceInstance": "1",
-    }
+    return {"HiddenServiceDir": str(hs_dir), "HiddenServicePort": f"{VIRTUAL_PORT} {target}",
+            "HiddenServiceOnionbalanceInstance": "1"}
 
 
 def torrc_lines(options: dict[str, str]) -> list[str]:
@@ -288,10 +242,8 @@ def refuse_build_dir(directory: Path) -> None:
     """Keys never go inside a build directory (it is published and zipped)."""
     for folder in [directory, *directory.parents]:
         if (folder / ".mirror" / "manifest.json").exists():
-            raise KeyFileError(
-                f"{directory} is inside the build directory {folder}, which is published; "
-                "choose a --dir outside it (for example ~/.local/state/mirror/balance)."
-            )
+            raise KeyFileError(f"{directory} is inside the build directory {folder}, which is published; "
+                               "choose a --dir outside it (for example ~/.local/state/mirror/balance).")
 
 
 def private_dir(path: Path) -> None:

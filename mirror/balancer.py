@@ -69,20 +69,11 @@ class Running:
 class Balancer:
     """Onionbalance for ``config_file`` against a tor's control port or socket, supervised."""
 
-    def __init__(
-        self,
-        config_file: Path,
-        *,
-        control_port: int | None = None,
-        control_socket: Path | None = None,
-        timeout: float = 180,
-        on_event: OnEvent | None = None,
-        program: list[str] | None = None,
-    ):
+    def __init__(self, config_file: Path, *, control_port: int | None = None, control_socket: Path | None = None,
+                 timeout: float = 180, on_event: OnEvent | None = None, program: list[str] | None = None):
         if not (control_port or control_socket):
-            raise BalanceError(
-                "name the tor Onionbalance should use: --control-port PORT or --control-socket PATH."
-            )
+            raise BalanceError("name the tor Onionbalance should use: --control-port PORT or "
+                               "--control-socket PATH.")
         self.config_file = Path(config_file).absolute()
         self.control = dict(control_port=control_port, control_socket=control_socket)
         self.timeout = timeout
@@ -128,9 +119,8 @@ class Balancer:
         self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW] + [now]
         self._stop_process()
         if len(self._restarts) > MAX_RESTARTS:
-            raise BalanceError(
-                self._failure(f"{problem}, {len(self._restarts)} times within {RESTART_WINDOW} s; giving up")
-            )
+            raise BalanceError(self._failure(f"{problem}, {len(self._restarts)} times within "
+                                             f"{RESTART_WINDOW} s; giving up"))
         self.on_event("restart", f"{problem}; restarting it")
         self._spawn()
 
@@ -148,39 +138,19 @@ class Balancer:
 
     # -- steps ----------------------------------------------------------------------------------------------
     def command(self) -> list[str]:
-        where = (
-            ["-s", str(self.control["control_socket"])]
-            if self.control["control_socket"]
-            else ["-i", "127.0.0.1", "-p", str(self.control["control_port"])]
-        )
-        return [
-            *self.program,
-            "-c",
-            str(self.config_file),
-            *where,
-            "-v",
-            "info",
-            *(["--is-testnet"] if self.testnet else []),
-        ]
+        where = (["-s", str(self.control["control_socket"])] if self.control["control_socket"]
+                 else ["-i", "127.0.0.1", "-p", str(self.control["control_port"])])
+        return [*self.program, "-c", str(self.config_file), *where, "-v", "info",
+                *(["--is-testnet"] if self.testnet else [])]
 
     def _spawn(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "ONIONBALANCE_STATUS_SOCKET_LOCATION": ""}
-        self.process = subprocess.Popen(
-            self.command(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
+        self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self._cpu.clear()
         self.small_ring = None
-        self._reader = threading.Thread(
-            target=self._read_output,
-            args=(self.process,),
-            daemon=True,
-            name=f"onionbalance-{self.process.pid}",
-        )
+        self._reader = threading.Thread(target=self._read_output, args=(self.process,), daemon=True,
+                                        name=f"onionbalance-{self.process.pid}")
         self._reader.start()
         log.info("Onionbalance started (pid %d): %s", self.process.pid, " ".join(self.command()))
 
@@ -208,9 +178,8 @@ class Balancer:
             problem = self._problem()
             if problem or time.monotonic() > deadline:
                 self._stop_process()
-                raise BalanceError(
-                    self._failure(problem or f"no frontend descriptor was uploaded within {self.timeout:g} s")
-                )
+                raise BalanceError(self._failure(problem or f"no frontend descriptor was uploaded within "
+                                                            f"{self.timeout:g} s"))
 
     def _drain_events(self, timeout: float = 0) -> None:
         try:
@@ -227,10 +196,8 @@ class Balancer:
         if self.process.poll() is not None:
             return f"Onionbalance exited with status {self.process.returncode}"
         if self.small_ring is not None:
-            return (
-                f"Onionbalance sees a hash ring of {self.small_ring} HSDir(s) and loops forever with fewer "
-                f"than {MIN_HSDIRS}"
-            )
+            return (f"Onionbalance sees a hash ring of {self.small_ring} HSDir(s) and loops forever with fewer "
+                    f"than {MIN_HSDIRS}")
         if self._looping():
             return f"Onionbalance was busy for {self.loop_seconds} s without a pause (its hash-ring loop?)"
         return None
@@ -245,11 +212,8 @@ class Balancer:
         return False
 
     def _failure(self, problem: str) -> str:
-        found = (
-            f"it found {len(self.instances)} backend descriptor(s)"
-            if self.instances
-            else "it found no backend descriptor yet (are the backends up and published?)"
-        )
+        found = (f"it found {len(self.instances)} backend descriptor(s)" if self.instances
+                 else "it found no backend descriptor yet (are the backends up and published?)")
         last = " | ".join(list(self.output)[-3:]) or "no output"
         return f"{problem}; {found}. Onionbalance's last lines: {last}"
 
@@ -311,22 +275,17 @@ def check_config(config_file: Path) -> str:
     try:
         text = config_file.read_text()
     except OSError as e:
-        raise BalanceError(
-            f"{config_file} cannot be read ({e.strerror}); pass the config.yaml that "
-            "`mirror balance init` wrote (--config)."
-        ) from e
+        raise BalanceError(f"{config_file} cannot be read ({e.strerror}); pass the config.yaml that "
+                           "`mirror balance init` wrote (--config).") from e
     key = re.search(r"^- key: (.+)$", text, re.M)
     instances = re.findall(r"^\s+- address: (\S+)$", text, re.M)
     if not key or not instances:
-        raise BalanceError(
-            f"{config_file} names no frontend key or no backend address; write it with `mirror balance init`."
-        )
+        raise BalanceError(f"{config_file} names no frontend key or no backend address; "
+                           "write it with `mirror balance init`.")
     for address in instances:
         balance.normal_address(address)
     key_file = Path(key.group(1).strip())
-    return balance.read_frontend_address(
-        key_file if key_file.is_absolute() else config_file.parent / key_file
-    )
+    return balance.read_frontend_address(key_file if key_file.is_absolute() else config_file.parent / key_file)
 
 
 def connect(*, control_port: int | None, control_socket: Path | None) -> Controller:
@@ -334,53 +293,37 @@ def connect(*, control_port: int | None, control_socket: Path | None) -> Control
     authentication, so a password-protected control port is refused here with that reason."""
     where = f"control socket {control_socket}" if control_socket else f"control port 127.0.0.1:{control_port}"
     try:
-        controller = (
-            Controller.from_socket_file(str(control_socket))
-            if control_socket
-            else Controller.from_port(address="127.0.0.1", port=control_port)
-        )
+        controller = (Controller.from_socket_file(str(control_socket)) if control_socket
+                      else Controller.from_port(address="127.0.0.1", port=control_port))
         controller.authenticate()
     except stem.connection.MissingPassword as e:
-        raise BalanceError(
-            f"tor's {where} wants a password, which Onionbalance 0.2.4 cannot give; use "
-            "CookieAuthentication 1 (and run as a user who can read the cookie)."
-        ) from e
+        raise BalanceError(f"tor's {where} wants a password, which Onionbalance 0.2.4 cannot give; use "
+                           "CookieAuthentication 1 (and run as a user who can read the cookie).") from e
     except (stem.SocketError, stem.connection.AuthenticationFailure) as e:
-        raise TorError(
-            f"could not use tor's {where}: {e}. Is tor running with that ControlPort/ControlSocket, "
-            "and can this user read its cookie?"
-        ) from e
+        raise TorError(f"could not use tor's {where}: {e}. Is tor running with that ControlPort/ControlSocket, "
+                       "and can this user read its cookie?") from e
     return controller
 
 
 def check_network(controller: Controller, on_event: OnEvent) -> bool:
     """Refuse a tor Onionbalance would misuse; return True for a private (testing) network."""
     if "PROGRESS=100" not in controller.get_info("status/bootstrap-phase", ""):
-        raise BalanceError(
-            "the tor Onionbalance would use has not finished bootstrapping; wait for "
-            "`Bootstrapped 100%` in its log and run again."
-        )
+        raise BalanceError("the tor Onionbalance would use has not finished bootstrapping; wait for "
+                           "`Bootstrapped 100%` in its log and run again.")
     testnet = controller.get_conf("TestingTorNetwork", "0") == "1"
     interval = voting_interval(controller)
     wanted = TESTNET_INTERVAL if testnet else LIVE_INTERVAL
     if interval != wanted:
         kind = "a private testing network" if testnet else "the Tor network"
-        raise BalanceError(
-            f"tor's consensus is renewed every {interval} s, but Onionbalance 0.2.4 assumes "
-            f"{wanted} s on {kind} and would publish under the wrong blinded key (clients would "
-            f"get 404): run the network with V3AuthVotingInterval {wanted}."
-        )
+        raise BalanceError(f"tor's consensus is renewed every {interval} s, but Onionbalance 0.2.4 assumes "
+                           f"{wanted} s on {kind} and would publish under the wrong blinded key (clients would "
+                           f"get 404): run the network with V3AuthVotingInterval {wanted}.")
     hsdirs = sum(1 for status in controller.get_network_statuses() if "HSDir" in status.flags)
     if hsdirs < MIN_HSDIRS:
-        raise BalanceError(
-            f"the consensus lists {hsdirs} HSDir(s); Onionbalance 0.2.4 needs at least "
-            f"{MIN_HSDIRS} (with fewer its hash ring never finishes)."
-        )
-    on_event(
-        "check",
-        f"tor ready: {hsdirs} HSDirs, consensus every {interval} s"
-        + (" (private network: --is-testnet)" if testnet else ""),
-    )
+        raise BalanceError(f"the consensus lists {hsdirs} HSDir(s); Onionbalance 0.2.4 needs at least "
+                           f"{MIN_HSDIRS} (with fewer its hash ring never finishes).")
+    on_event("check", f"tor ready: {hsdirs} HSDirs, consensus every {interval} s"
+                      + (" (private network: --is-testnet)" if testnet else ""))
     return testnet
 
 
@@ -413,8 +356,6 @@ def find_onionbalance() -> list[str]:
     beside = Path(sys.executable).parent / "onionbalance"
     found = str(beside) if beside.exists() else shutil.which("onionbalance")
     if not found:
-        raise BalanceError(
-            "Onionbalance is not installed: pip install 'onionbalance==0.2.4' (or "
-            "pip install -e '.[balance]'), or apt-get install onionbalance."
-        )
+        raise BalanceError("Onionbalance is not installed: pip install 'onionbalance==0.2.4' (or "
+                           "pip install -e '.[balance]'), or apt-get install onionbalance.")
     return [found]

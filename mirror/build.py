@@ -90,10 +90,9 @@ def _write_variants(root: Path, rel: str, data: bytes, ctype: str) -> dict:
     if len(data) < MIN_COMPRESS or not ctype.startswith(COMPRESSIBLE):
         return {}
     variants = {}
-    for name, packed in (
-        ("gz", gzip.compress(data, compresslevel=9, mtime=0)),
-        ("br", brotli.compress(data, quality=11 if len(data) <= BROTLI_MAX_QUALITY_UP_TO else 9)),
-    ):
+    for name, packed in (("gz", gzip.compress(data, compresslevel=9, mtime=0)),
+                         ("br", brotli.compress(data, quality=11 if len(data) <= BROTLI_MAX_QUALITY_UP_TO
+                                                else 9))):
         if len(packed) < len(data) * 0.9:
             _write_file(root / META_DIR / name / f"{rel}.{name}", packed)
             variants[name] = len(packed)

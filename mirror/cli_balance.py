@@ -36,7 +36,6 @@ class Reporter(ProgressReporter):
         if self.task is not None:
             self.progress.remove_task(self.task)
         self.announced = True
-        click.echo(
-            f"Reachable at {running.url} (first frontend descriptor uploaded after "
-            f"{running.seconds:.1f} s; Onionbalance pid {running.pid}).\nCtrl-C stops."
-        )
+        click.echo(f"Reachable at {running.url} (first frontend descriptor uploaded after "
+                   f"{running.seconds:.1f} s; Onionbalance pid {running.pid}).\nCtrl-C stops.")
+

@@ -19,13 +19,8 @@ class ProgressReporter:
     """An ``on_event`` callback with progress bars on stderr, as a context manager that closes them."""
 
     def __init__(self):
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[note]}"),
-            console=Console(stderr=True),
-            transient=True,
-        )
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[note]}"),
+                                 console=Console(stderr=True), transient=True)
         self.announced = False
 
     def __enter__(self) -> Self:
@@ -69,20 +64,16 @@ class Reporter(ProgressReporter):
             return
         self.announced = True
         lines = [f"Reachable at {published.url}"]
-        lines += [
-            "For a clearnet HTTPS copy of this mirror, send this header:",
-            f"  {published.onion_location_header}",
-            "or put this tag in its <head>:",
-            f"  {published.onion_location_meta}",
-        ]
+        lines += ["For a clearnet HTTPS copy of this mirror, send this header:",
+                  f"  {published.onion_location_header}",
+                  "or put this tag in its <head>:",
+                  f"  {published.onion_location_meta}"]
         if published.reader_key:
             key = published.reader_key
-            lines += [
-                "Private mirror: a reader needs this key.",
-                f"  In Tor Browser, when asked for the onion's key, paste:  {key.private}",
-                "  For a tor client, put this line in NAME.auth_private in its ClientOnionAuthDir:",
-                f"  {key.auth_private_line(published.service_id)}",
-            ]
+            lines += ["Private mirror: a reader needs this key.",
+                      f"  In Tor Browser, when asked for the onion's key, paste:  {key.private}",
+                      "  For a tor client, put this line in NAME.auth_private in its ClientOnionAuthDir:",
+                      f"  {key.auth_private_line(published.service_id)}"]
         if published.curl_command:
             lines.append(f"Fetch it through the private network:\n  {published.curl_command}")
         click.echo("\n".join(lines))

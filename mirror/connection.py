@@ -29,17 +29,8 @@ MAX_CONNECTIONS = min(4096, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64) 
 
 
 class Connection(asyncio.Protocol):
-    __slots__ = (
-        "state",
-        "transport",
-        "buf",
-        "seen",
-        "head_started",
-        "write_paused",
-        "paused_since",
-        "busy_until",
-        "draining",
-    )
+    __slots__ = ("state", "transport", "buf", "seen", "head_started", "write_paused", "paused_since",
+                 "busy_until", "draining")
 
     def __init__(self, state):
         self.state = state

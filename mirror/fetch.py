@@ -75,9 +75,8 @@ class Result:
     skipped: str | None = None
 
 
-def crawl(
-    start: str, folder: Path, options: Options = Options(), progress: Callable[[Progress], None] | None = None
-) -> Report:
+def crawl(start: str, folder: Path, options: Options = Options(),
+          progress: Callable[[Progress], None] | None = None) -> Report:
     """Crawl from ``start`` into ``folder`` (resuming what is there); return the report of the whole crawl."""
     started = time.monotonic()
     try:
@@ -95,9 +94,8 @@ def crawl(
             finally:
                 crawler.close()
         except sqlite3.DatabaseError as e:
-            raise FetchError(
-                f"{folder / STATE} cannot be used ({e}); free some space, or start anew with --restart."
-            ) from e
+            raise FetchError(f"{folder / STATE} cannot be used ({e}); free some space, or start anew "
+                             "with --restart.") from e
     if not report.pages + report.assets:
         raise FetchError(f"nothing could be downloaded from {start}: {report.reason(start) or 'no answer'}.")
     return report
@@ -111,9 +109,8 @@ def _only_crawl_in(folder: Path):
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as e:
-            raise FetchError(
-                f"another `mirror fetch` is crawling into {folder}; wait for it or use another --dir."
-            ) from e
+            raise FetchError(f"another `mirror fetch` is crawling into {folder}; wait for it or use another "
+                             "--dir.") from e
         yield
 
 
@@ -121,9 +118,7 @@ def _prepare(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise FetchError(
-            f"cannot create the crawl folder {folder}: {e.strerror}; choose another --dir."
-        ) from e
+        raise FetchError(f"cannot create the crawl folder {folder}: {e.strerror}; choose another --dir.") from e
     for stale in folder.glob(f".{SITE}.*"):  # a site write killed half-way; the state can redo it
         shutil.rmtree(stale, ignore_errors=True)
 
@@ -135,9 +130,8 @@ def scope_for(start: str, options: Options) -> fetch_urls.Scope:
     except re.error as e:
         raise FetchError(f"--include/--exclude pattern {e.pattern!r} is not a valid regex: {e}.") from e
     assets = frozenset(h.lower() for h in options.assets_from)
-    return fetch_urls.Scope(
-        frozenset({fetch_urls.host_of(start)}), assets, include, exclude, urlsplit(start).scheme
-    )
+    return fetch_urls.Scope(frozenset({fetch_urls.host_of(start)}), assets, include, exclude,
+                            urlsplit(start).scheme)
 
 
 class Crawler:
@@ -148,10 +142,8 @@ class Crawler:
         recorded = self.state.meta("start")
         if recorded and recorded != start:
             self.state.close()
-            raise FetchError(
-                f"{folder} holds the crawl of {recorded}; use another --dir for {start} "
-                "(or --restart to forget that crawl)."
-            )
+            raise FetchError(f"{folder} holds the crawl of {recorded}; use another --dir for {start} "
+                             "(or --restart to forget that crawl).")
         self.client = Client(session(options.proxy, options.connect_to), options.limits, options.workers)
         self.in_flight = max(2, options.workers * 2)
         self.robots: dict[str, object] = {}
@@ -196,9 +188,8 @@ class Crawler:
         for url, _ in waiting:
             self._load_robots(url)
         with self.state:
-            self.todo["page"].extend(
-                url for url, pattern in waiting if self._admit(url, "page", pattern, depth)
-            )
+            self.todo["page"].extend(url for url, pattern in waiting
+                                     if self._admit(url, "page", pattern, depth))
 
     def _submit(self, pool: ThreadPoolExecutor) -> None:
         while len(self.running) < self.in_flight and (self.todo["page"] or self.todo["asset"]):
@@ -226,12 +217,8 @@ class Crawler:
         if kept is None:
             answer = self.client.get(f"{origin}/robots.txt", parts.netloc)
             ok = answer.status == 200 and not (answer.error or answer.skipped)
-            kept = json.dumps(
-                [
-                    200 if ok else (0 if answer.status == 200 else answer.status),
-                    answer.body.decode("utf-8", "replace") if ok else "",
-                ]
-            )
+            kept = json.dumps([200 if ok else (0 if answer.status == 200 else answer.status),
+                               answer.body.decode("utf-8", "replace") if ok else ""])
             with self.state:
                 self.state.set_meta(f"robots {origin}", kept)
                 self.state.add("requests", self.client.take_requests())
@@ -294,20 +281,11 @@ class Crawler:
         mime = fetch_parse.mime_of(answer.content_type) or fetch_parse.sniff(answer.body)
         charset = note = None
         if mime.startswith(TEXT_TYPES):
-            charset, note = fetch_parse.decide_charset(
-                answer.body, fetch_parse.header_charset(answer.content_type)
-            )
+            charset, note = fetch_parse.decide_charset(answer.body,
+                                                       fetch_parse.header_charset(answer.content_type))
         links = fetch_parse.page_links(answer.body, mime, charset, url)
-        return Result(
-            url,
-            kind,
-            answer,
-            mime,
-            charset,
-            note,
-            tuple(sorted(self._clean(links.pages))),
-            tuple(sorted(self._clean(links.assets))),
-        )
+        return Result(url, kind, answer, mime, charset, note,
+                      tuple(sorted(self._clean(links.pages))), tuple(sorted(self._clean(links.assets))))
 
     def _clean(self, urls: set[str]) -> set[str]:
         clean = set()
@@ -347,24 +325,16 @@ class Crawler:
         body, url = result.answer.body, result.url
         self.state.store(url, body)
         self.state.add("bytes", len(body))
-        self.state.finish(
-            url,
-            "done",
-            status=200,
-            type=result.answer.content_type or result.mime or "application/octet-stream",
-            charset=result.charset,
-            size=len(body),
-            note="; ".join(n for n in (result.answer.note, result.note) if n) or None,
-            sha256=hashlib.sha256(body).hexdigest(),
-        )
+        self.state.finish(url, "done", status=200,
+                          type=result.answer.content_type or result.mime or "application/octet-stream",
+                          charset=result.charset, size=len(body),
+                          note="; ".join(n for n in (result.answer.note, result.note) if n) or None,
+                          sha256=hashlib.sha256(body).hexdigest())
         depth = self.state.row(url)[0] + 1
         for link in result.pages if result.kind == "page" else ():
             self.state.found(link, depth, "page", fetch_urls.pattern(link), url)
-        return [
-            (link, "asset", depth)
-            for link in result.assets
-            if self.state.found(link, depth, "asset", fetch_urls.pattern(link), url)
-        ]
+        return [(link, "asset", depth) for link in result.assets
+                if self.state.found(link, depth, "asset", fetch_urls.pattern(link), url)]
 
     def _redirect(self, result: Result) -> list[tuple[str, str, int]]:
         url, location = result.url, result.answer.location
@@ -398,11 +368,5 @@ class Crawler:
         now = time.monotonic()
         if self.progress and (now - self.last_progress >= 0.2 or not self.running):
             self.last_progress = now
-            self.progress(
-                Progress(
-                    self.state.count("done"),
-                    self.state.count("queued", "found"),
-                    self.state.counter("bytes"),
-                    self.state.count("error"),
-                )
-            )
+            self.progress(Progress(self.state.count("done"), self.state.count("queued", "found"),
+                                   self.state.counter("bytes"), self.state.count("error")))

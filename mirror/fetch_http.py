@@ -40,12 +40,12 @@ CHUNK = 65536
 class Limits:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
-    max_time: float = 120.0  # whole response, against servers that trickle forever
-    max_size: int = 50 * 2**20  # bytes of one response, decoded
+    max_time: float = 120.0          # whole response, against servers that trickle forever
+    max_size: int = 50 * 2**20       # bytes of one response, decoded
     retries: int = 3
-    backoff: float = 0.5  # seconds, doubled at each retry
-    max_retry_after: float = 120.0  # a longer Retry-After is an error, not a wait
-    rate: float = 0.0  # requests per second per host; 0 = no spacing
+    backoff: float = 0.5             # seconds, doubled at each retry
+    max_retry_after: float = 120.0   # a longer Retry-After is an error, not a wait
+    rate: float = 0.0                # requests per second per host; 0 = no spacing
 
 
 @dataclass(frozen=True)
@@ -174,9 +174,8 @@ class Client:
             wait = self._retry_after(last, host)
             if wait is None:
                 break
-            problem = problem or (
-                f"{last.error}, Retry-After {last.retry_after}" if last.retry_after else last.error
-            )
+            problem = problem or (f"{last.error}, Retry-After {last.retry_after}" if last.retry_after
+                                  else last.error)
         return self._final(last, made, wait, problem)
 
     def _final(self, last: Answer, made: int, wait: float | None, problem: str | None) -> Answer:
@@ -206,9 +205,8 @@ class Client:
     def _once(self, url: str) -> Answer:
         limits = self.limits
         try:
-            response = self.http.get(
-                url, stream=True, allow_redirects=False, timeout=(limits.connect_timeout, limits.read_timeout)
-            )
+            response = self.http.get(url, stream=True, allow_redirects=False,
+                                     timeout=(limits.connect_timeout, limits.read_timeout))
         except requests.Timeout:
             return Answer(error="timeout (connect or first byte)")
         except requests.RequestException as e:
@@ -220,12 +218,8 @@ class Client:
             if response.status_code in REDIRECTS:
                 return Answer(response.status_code, ctype, location=response.headers.get("Location"))
             if response.status_code in RETRY_STATUSES:
-                return Answer(
-                    response.status_code,
-                    ctype,
-                    retry_after=response.headers.get("Retry-After"),
-                    error=f"HTTP {response.status_code}",
-                )
+                return Answer(response.status_code, ctype, retry_after=response.headers.get("Retry-After"),
+                              error=f"HTTP {response.status_code}")
             if response.status_code != 200:
                 return Answer(response.status_code, ctype, error=f"HTTP {response.status_code}")
             return self._read(response, ctype)
@@ -243,9 +237,7 @@ class Client:
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > limits.max_size:
-                    return Answer(
-                        200, ctype, skipped=f"too large (over {limits.max_size:,} bytes, --max-size)"
-                    )
+                    return Answer(200, ctype, skipped=f"too large (over {limits.max_size:,} bytes, --max-size)")
                 if time.monotonic() > deadline:
                     return Answer(200, ctype, error=f"timeout (still sending after {limits.max_time:g} s)")
         except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
@@ -289,7 +281,6 @@ def _seconds(value: str) -> float | None:
         return float(value)
     try:
         from email.utils import parsedate_to_datetime
-
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError, IndexError):
         return None

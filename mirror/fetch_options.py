@@ -32,18 +32,11 @@ def restart(folder: Path) -> None:
     shutil.rmtree(Path(folder) / fetch.SITE, ignore_errors=True)
 
 
-def options_from(
-    *, proxy, max_bytes, max_size, timeout, retries, rate, ignore_robots, **rest
-) -> fetch.Options:
+def options_from(*, proxy, max_bytes, max_size, timeout, retries, rate, ignore_robots, **rest) -> fetch.Options:
     """Options from the command line's names (sizes as text)."""
     limits = Limits(read_timeout=timeout, retries=retries, rate=rate, max_size=parse_size(max_size))
-    return fetch.Options(
-        proxy=proxy,
-        max_bytes=parse_size(max_bytes),
-        robots=not ignore_robots,
-        limits=limits,
-        **{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in rest.items()},
-    )
+    return fetch.Options(proxy=proxy, max_bytes=parse_size(max_bytes), robots=not ignore_robots,
+                         limits=limits, **{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in rest.items()})
 
 
 @contextlib.contextmanager
@@ -54,10 +47,8 @@ def connection(tor: bool, proxy: str | None, folder: Path, dir_authorities: tupl
     if tor and proxy:
         raise FetchError("--tor and --proxy both name a way out; give one.")
     if proxy and not proxy.startswith(("socks5h://", "http://", "https://")):
-        raise FetchError(
-            f"--proxy {proxy}: use socks5h://HOST:PORT, so names are resolved through the proxy "
-            "and never by the local resolver."
-        )
+        raise FetchError(f"--proxy {proxy}: use socks5h://HOST:PORT, so names are resolved through the proxy "
+                         "and never by the local resolver.")
     if not tor:
         yield proxy
         return

@@ -75,15 +75,11 @@ def build_mirror(site: Path, start: str, out: Path):
     try:
         from mirror.site_import import build_from
     except ImportError as e:
-        raise FetchError(
-            f"the crawl is complete in {site}, but this version of mirror cannot build it "
-            "(the sanitize stage is missing); use --no-build to crawl only."
-        ) from e
+        raise FetchError(f"the crawl is complete in {site}, but this version of mirror cannot build it "
+                         "(the sanitize stage is missing); use --no-build to crawl only.") from e
     redirects = json.loads((Path(site) / RECORD).read_text(encoding="utf-8"))["redirects"]
     seen = {start}
-    while (
-        redirects.get(start) and redirects[start] not in seen
-    ):  # the start URL moved: build from where it went
+    while redirects.get(start) and redirects[start] not in seen:  # the start URL moved: build from where it went
         start = redirects[start]
         seen.add(start)
     host = fetch_urls.host_of(start)

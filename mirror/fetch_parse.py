@@ -21,47 +21,13 @@ _SINGLE_BYTE = ("iso8859", "cp125", "latin", "ascii", "mac", "koi8", "cp437", "c
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _SRCSET_URL = re.compile(r"\s*([^\s,]+)[^,]*,?")
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.I)
-LEGACY = (
-    "cp1252",
-    "cp1250",
-    "cp1251",
-    "cp1253",
-    "cp1254",
-    "cp1255",
-    "cp1256",
-    "cp1257",
-    "koi8_r",
-    "shift_jis",
-    "euc_jp",
-    "gb18030",
-    "big5",
-    "euc_kr",
-    "iso8859_2",
-    "cp874",
-)
-ASSET_RELS = {
-    "stylesheet",
-    "icon",
-    "shortcut",
-    "apple-touch-icon",
-    "apple-touch-icon-precomposed",
-    "mask-icon",
-    "preload",
-    "image_src",
-}
+LEGACY = ("cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "koi8_r", "shift_jis",
+          "euc_jp", "gb18030", "big5", "euc_kr", "iso8859_2", "cp874")
+ASSET_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed",
+              "mask-icon", "preload", "image_src"}
 PRELOAD_AS = {"style", "image", "font"}
-ASSET_ATTRS = (
-    ("img", "src"),
-    ("img", "srcset"),
-    ("source", "src"),
-    ("source", "srcset"),
-    ("video", "src"),
-    ("video", "poster"),
-    ("audio", "src"),
-    ("track", "src"),
-    ("input", "src"),
-    ("image", "href"),
-)
+ASSET_ATTRS = (("img", "src"), ("img", "srcset"), ("source", "src"), ("source", "srcset"), ("video", "src"),
+               ("video", "poster"), ("audio", "src"), ("track", "src"), ("input", "src"), ("image", "href"))
 
 
 @dataclass
@@ -154,7 +120,7 @@ def _note(declared: str | None, used: str) -> str | None:
 def decode(body: bytes, charset: str) -> str:
     for bom, _ in _BOMS:
         if body.startswith(bom):
-            body = body[len(bom) :]
+            body = body[len(bom):]
             break
     return body.decode(charset, "replace")
 
@@ -178,9 +144,7 @@ def html_links(text: str, base: str) -> Links:
             _add(links.assets, base, node.attributes.get("href"))
     for tag, attr in ASSET_ATTRS:
         for node in tree.css(f"{tag}[{attr}]"):
-            for url in (
-                _srcset(node.attributes.get(attr)) if attr == "srcset" else [node.attributes.get(attr)]
-            ):
+            for url in _srcset(node.attributes.get(attr)) if attr == "srcset" else [node.attributes.get(attr)]:
                 _add(links.assets, base, url)
     for node in tree.css("style"):
         links.assets |= css_links(node.text(), base)
@@ -192,11 +156,8 @@ def html_links(text: str, base: str) -> Links:
 def css_links(text: str, base: str, declarations: bool = False) -> set[str]:
     """Every url() and @import of a stylesheet (or of a style attribute's declarations)."""
     found: set[str] = set()
-    nodes = (
-        tinycss2.parse_blocks_contents(text)
-        if declarations
-        else tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True)
-    )
+    nodes = (tinycss2.parse_blocks_contents(text) if declarations
+             else tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True))
     _walk_css(nodes, found)
     return {urljoin(base, url) for url in found if url.strip()}
 

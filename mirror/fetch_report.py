@@ -21,7 +21,7 @@ class Progress:
 
 @dataclass(frozen=True)
 class Outcome:
-    state: str  # "skipped", "error" or "warning"
+    state: str   # "skipped", "error" or "warning"
     reason: str
     url: str
 
@@ -45,19 +45,14 @@ class Report:
 
     def lines(self, examples: int = 3) -> list[str]:
         """The report as lines: a summary, then one line per reason with a count and a few URLs."""
-        lines = [
-            f"{self.pages} page(s), {self.assets} asset(s), {self.bytes:,} bytes in {self.requests} "
-            f"request(s), {self.seconds:.1f} s"
-        ]
+        lines = [f"{self.pages} page(s), {self.assets} asset(s), {self.bytes:,} bytes in {self.requests} "
+                 f"request(s), {self.seconds:.1f} s"]
         grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
         for outcome in self.outcomes:
             grouped[(outcome.state, outcome.reason)].append(outcome.url)
-        for (state, reason), urls in sorted(
-            grouped.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[0][1])
-        ):
-            shown = ", ".join(urls[:examples]) + (
-                f", ... ({len(urls) - examples} more)" if len(urls) > examples else ""
-            )
+        for (state, reason), urls in sorted(grouped.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[0][1])):
+            shown = ", ".join(urls[:examples]) + (f", ... ({len(urls) - examples} more)"
+                                                  if len(urls) > examples else "")
             lines.append(f"{state}: {reason}: {len(urls)} URL(s): {shown}")
         return lines
 
@@ -65,12 +60,5 @@ class Report:
 def build_report(state, start: str, seconds: float) -> Report:
     totals = state.totals()
     outcomes = tuple(Outcome(s, reason or "", url) for s, reason, url, _ in state.outcomes())
-    return Report(
-        start,
-        totals["pages"],
-        totals["assets"],
-        totals["bytes"],
-        state.counter("requests"),
-        seconds,
-        outcomes,
-    )
+    return Report(start, totals["pages"], totals["assets"], totals["bytes"], state.counter("requests"),
+                  seconds, outcomes)

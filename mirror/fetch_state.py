@@ -61,10 +61,8 @@ class State:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def add(self, key: str, amount: int) -> None:
-        self.db.execute(
-            "INSERT INTO counter VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=value+?",
-            (key, amount, amount),
-        )
+        self.db.execute("INSERT INTO counter VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=value+?",
+                        (key, amount, amount))
 
     def counter(self, key: str) -> int:
         row = self.db.execute("SELECT value FROM counter WHERE key=?", (key,)).fetchone()
@@ -73,18 +71,12 @@ class State:
     # -- URLs ---------------------------------------------------------------------------------------
     def found(self, url: str, depth: int, kind: str, pattern: str, referrer: str | None) -> bool:
         """Record a URL seen for the first time (True), or lower the depth of a waiting one (False)."""
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO url (url, depth, kind, state, pattern, referrer) "
-            "VALUES (?, ?, ?, 'found', ?, ?)",
-            (url, depth, kind, pattern, referrer),
-        )
+        cursor = self.db.execute("INSERT OR IGNORE INTO url (url, depth, kind, state, pattern, referrer) "
+                                 "VALUES (?, ?, ?, 'found', ?, ?)", (url, depth, kind, pattern, referrer))
         if cursor.rowcount:
             return True
-        self.db.execute(
-            "UPDATE url SET depth=?, kind=CASE WHEN ?='page' THEN 'page' ELSE kind END "
-            "WHERE url=? AND state='found' AND depth>?",
-            (depth, kind, url, depth),
-        )
+        self.db.execute("UPDATE url SET depth=?, kind=CASE WHEN ?='page' THEN 'page' ELSE kind END "
+                        "WHERE url=? AND state='found' AND depth>?", (depth, kind, url, depth))
         return False
 
     def known(self, url: str) -> bool:
@@ -96,16 +88,13 @@ class State:
 
     def waiting(self, depth: int) -> list[tuple[str, str]]:
         """(url, pattern) of the pages found at ``depth``, in a fixed order (caps cut the same way)."""
-        return self.db.execute(
-            "SELECT url, pattern FROM url WHERE state='found' AND kind='page' AND depth=? ORDER BY url",
-            (depth,),
-        ).fetchall()
+        return self.db.execute("SELECT url, pattern FROM url WHERE state='found' AND kind='page' AND depth=? "
+                               "ORDER BY url", (depth,)).fetchall()
 
     def waiting_assets(self) -> list[tuple[str, int]]:
         """Assets found but not admitted (a crawl stopped between the two)."""
-        return self.db.execute(
-            "SELECT url, depth FROM url WHERE state='found' AND kind='asset' ORDER BY url"
-        ).fetchall()
+        return self.db.execute("SELECT url, depth FROM url WHERE state='found' AND kind='asset' "
+                               "ORDER BY url").fetchall()
 
     def admit(self, url: str) -> None:
         self.db.execute("UPDATE url SET state='queued' WHERE url=?", (url,))
@@ -129,10 +118,8 @@ class State:
 
     def finish(self, url: str, state: str, reason: str | None = None, **fields) -> None:
         names = ", ".join(f"{name}=?" for name in fields)
-        self.db.execute(
-            f"UPDATE url SET state=?, reason=?{', ' if fields else ''}{names} WHERE url=?",
-            (state, reason, *fields.values(), url),
-        )
+        self.db.execute(f"UPDATE url SET state=?, reason=?{', ' if fields else ''}{names} WHERE url=?",
+                        (state, reason, *fields.values(), url))
 
     def store(self, url: str, data: bytes) -> None:
         self.db.execute("INSERT OR REPLACE INTO body VALUES (?, ?)", (url, data))
@@ -146,30 +133,22 @@ class State:
 
     def done(self) -> list[tuple[str, str, str | None, str | None]]:
         """(url, type, charset, note) of every downloaded URL, sorted."""
-        return self.db.execute(
-            "SELECT url, type, charset, note FROM url WHERE state='done' ORDER BY url"
-        ).fetchall()
+        return self.db.execute("SELECT url, type, charset, note FROM url WHERE state='done' "
+                               "ORDER BY url").fetchall()
 
     def redirects(self) -> list[tuple[str, str]]:
         return self.db.execute("SELECT url, reason FROM url WHERE state='redirect' ORDER BY url").fetchall()
 
     def outcomes(self) -> list[tuple[str, str, str, str | None]]:
         """(state, reason, url, kind) of every URL not downloaded, plus charset notes, sorted."""
-        rows = self.db.execute(
-            "SELECT state, reason, url, kind FROM url WHERE state IN ('skipped', 'error') "
-            "UNION ALL SELECT 'warning', note, url, kind FROM url WHERE note IS NOT NULL "
-            "ORDER BY 1, 2, 3"
-        ).fetchall()
+        rows = self.db.execute("SELECT state, reason, url, kind FROM url WHERE state IN ('skipped', 'error') "
+                               "UNION ALL SELECT 'warning', note, url, kind FROM url WHERE note IS NOT NULL "
+                               "ORDER BY 1, 2, 3").fetchall()
         return rows
 
     def totals(self) -> dict[str, int]:
-        rows = self.db.execute(
-            "SELECT type LIKE 'text/html%' OR type LIKE 'application/xhtml%', COUNT(*), "
-            "COALESCE(SUM(size), 0) FROM url WHERE state='done' GROUP BY 1"
-        ).fetchall()
+        rows = self.db.execute("SELECT type LIKE 'text/html%' OR type LIKE 'application/xhtml%', COUNT(*), "
+                               "COALESCE(SUM(size), 0) FROM url WHERE state='done' GROUP BY 1").fetchall()
         pages = sum(n for html, n, _ in rows if html)
-        return {
-            "pages": pages,
-            "assets": sum(n for _, n, _ in rows) - pages,
-            "bytes": sum(b for _, _, b in rows),
-        }
+        return {"pages": pages, "assets": sum(n for _, n, _ in rows) - pages,
+                "bytes": sum(b for _, _, b in rows)}

@@ -30,9 +30,7 @@ def socks_proxy(state_dir: Path, dir_authorities=(), timeout: float = 120):
     """Launch a tor in ``state_dir``; yield ``socks5h://127.0.0.1:PORT``; stop it at the end."""
     network = network_for(dir_authorities)
     if network is None and os.environ.get(tor.REFUSE_PUBLIC_ENV):
-        raise TorError(
-            f"refusing to launch a tor on the public Tor network ({tor.REFUSE_PUBLIC_ENV} is set)."
-        )
+        raise TorError(f"refusing to launch a tor on the public Tor network ({tor.REFUSE_PUBLIC_ENV} is set).")
     state_dir = Path(state_dir)
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     state_dir.chmod(0o700)
@@ -47,6 +45,6 @@ def socks_proxy(state_dir: Path, dir_authorities=(), timeout: float = 120):
     with tor.Tor(controller, process):
         listeners = controller.get_listeners(Listener.SOCKS)
         if not listeners:
-            raise TorError(f"tor opened no SOCKS port; see its log in {state_dir}.")
+            raise TorError("tor opened no SOCKS port; see its log in " f"{state_dir}.")
         host, port = listeners[0]
         yield f"socks5h://{host}:{port}"

@@ -16,47 +16,12 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "_hs")
-TRACKING_PARAMS = frozenset(
-    {
-        "fbclid",
-        "gclid",
-        "dclid",
-        "gbraid",
-        "wbraid",
-        "msclkid",
-        "yclid",
-        "twclid",
-        "igshid",
-        "mc_cid",
-        "mc_eid",
-        "_ga",
-        "_gl",
-        "ref_src",
-        "oly_anon_id",
-        "oly_enc_id",
-        "vero_id",
-        "mkt_tok",
-        "trk",
-        "si",
-    }
-)
-SESSION_PARAMS = frozenset(
-    {
-        "phpsessid",
-        "jsessionid",
-        "sid",
-        "sessionid",
-        "session_id",
-        "session",
-        "sessid",
-        "cfid",
-        "cftoken",
-        "aspsessionid",
-        "zenid",
-        "osCsid".lower(),
-        "s_id",
-    }
-)
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid", "mc_cid",
+    "mc_eid", "_ga", "_gl", "ref_src", "oly_anon_id", "oly_enc_id", "vero_id", "mkt_tok", "trk", "si"})
+SESSION_PARAMS = frozenset({
+    "phpsessid", "jsessionid", "sid", "sessionid", "session_id", "session", "sessid", "cfid", "cftoken",
+    "aspsessionid", "zenid", "osCsid".lower(), "s_id"})
 _PATH_SESSION = re.compile(r";(jsessionid|phpsessid|sid)=[^/?#]*", re.I)
 _DIGITS = re.compile(r"\d+")
 _UNRESERVED = re.compile(r"%([0-9A-Fa-f]{2})")
@@ -92,11 +57,9 @@ def canonical(url: str) -> str:
 
 def _normalise_escapes(path: str) -> str:
     """Decode escapes of unreserved characters, upper-case the others, escape what must be."""
-
     def one(match: re.Match) -> str:
         char = chr(int(match.group(1), 16))
         return char if (char.isalnum() and char.isascii()) or char in "-._~" else f"%{match.group(1).upper()}"
-
     return quote(_UNRESERVED.sub(one, path), safe="/%:@!$&'()*+,;=-._~")
 
 
@@ -188,9 +151,5 @@ def _safe_segment(segment: str) -> str:
     if name in (".", ".."):
         return name.replace(".", "%2E")
     if "/" in name or "\0" in name or len(name.encode()) > 200:
-        return (
-            segment
-            if len(segment) <= 200
-            else segment[:180] + "-" + hashlib.sha256(segment.encode()).hexdigest()[:16]
-        )
+        return segment if len(segment) <= 200 else segment[:180] + "-" + hashlib.sha256(segment.encode()).hexdigest()[:16]
     return name

@@ -35,20 +35,10 @@ KNOWN_METHODS = frozenset((b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS", b"T
 READ_METHODS = frozenset((b"GET", b"HEAD"))
 
 REASONS = {
-    200: "OK",
-    206: "Partial Content",
-    301: "Moved Permanently",
-    304: "Not Modified",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    413: "Content Too Large",
-    414: "URI Too Long",
-    416: "Range Not Satisfiable",
-    431: "Request Header Fields Too Large",
-    501: "Not Implemented",
-    503: "Service Unavailable",
+    200: "OK", 206: "Partial Content", 301: "Moved Permanently", 304: "Not Modified",
+    400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+    413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable",
+    431: "Request Header Fields Too Large", 501: "Not Implemented", 503: "Service Unavailable",
 }
 
 

@@ -102,10 +102,8 @@ def public_key_from_address(address: str) -> bytes:
     except binascii.Error:
         raw = b""
     if len(raw) != 35 or raw[34:] != ONION_VERSION or raw[32:34] != _checksum(raw[:32]):
-        raise KeyFileError(
-            f"{address!r} is not a valid v3 onion address (56 base32 characters with a "
-            "matching checksum, then .onion); check it for typos."
-        )
+        raise KeyFileError(f"{address!r} is not a valid v3 onion address (56 base32 characters with a "
+                           "matching checksum, then .onion); check it for typos.")
     return raw[:32]
 
 
@@ -133,12 +131,10 @@ def read_secret_key(path: Path) -> bytes:
     path = Path(path)
     data = _read_key_file(path, "secret key", private=True)
     if len(data) != len(SECRET_HEADER) + EXPANDED_BYTES or not data.startswith(SECRET_HEADER):
-        raise KeyFileError(
-            f"{path} is not a tor ed25519 secret key (expected the 32-byte header "
-            f"'== ed25519v1-secret: type0 ==' and {EXPANDED_BYTES} key bytes, found "
-            f"{len(data)} bytes); point --key at a HiddenServiceDir's {SECRET_FILE}."
-        )
-    return data[len(SECRET_HEADER) :]
+        raise KeyFileError(f"{path} is not a tor ed25519 secret key (expected the 32-byte header "
+                           f"'== ed25519v1-secret: type0 ==' and {EXPANDED_BYTES} key bytes, found "
+                           f"{len(data)} bytes); point --key at a HiddenServiceDir's {SECRET_FILE}.")
+    return data[len(SECRET_HEADER):]
 
 
 def read_public_key(path: Path) -> bytes:
@@ -146,11 +142,9 @@ def read_public_key(path: Path) -> bytes:
     path = Path(path)
     data = _read_key_file(path, "public key", private=False)
     if len(data) != len(PUBLIC_HEADER) + PUBLIC_BYTES or not data.startswith(PUBLIC_HEADER):
-        raise KeyFileError(
-            f"{path} is not a tor ed25519 public key (expected the '== ed25519v1-public: "
-            f"type0 ==' header and {PUBLIC_BYTES} key bytes, found {len(data)} bytes)."
-        )
-    return data[len(PUBLIC_HEADER) :]
+        raise KeyFileError(f"{path} is not a tor ed25519 public key (expected the '== ed25519v1-public: "
+                           f"type0 ==' header and {PUBLIC_BYTES} key bytes, found {len(data)} bytes).")
+    return data[len(PUBLIC_HEADER):]
 
 
 def _read_key_file(path: Path, what: str, private: bool) -> bytes:
@@ -161,10 +155,8 @@ def _read_key_file(path: Path, what: str, private: bool) -> bytes:
                 raise KeyFileError(f"{path} is not a regular file; point it at a {what} file.")
             if private and info.st_mode & 0o077:
                 mode = stat.S_IMODE(info.st_mode)
-                raise KeyFileError(
-                    f"{path} is readable by group or others (mode {mode:o}); a {what} must be "
-                    f"private: run `chmod 600 {path}`."
-                )
+                raise KeyFileError(f"{path} is readable by group or others (mode {mode:o}); a {what} must be "
+                                   f"private: run `chmod 600 {path}`.")
             return f.read(4096)
     except FileNotFoundError:
         raise KeyFileError(f"{path} does not exist; check the path of the {what} file.") from None

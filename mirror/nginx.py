@@ -34,12 +34,9 @@ NGINX = "/usr/sbin/nginx"
 START_TIMEOUT = 10.0
 QVALUE = r"(?:\s*;\s*q\s*=\s*(?:1(?:\.0*)?|0?\.\d*[1-9]\d*))?\s*(?:,|$)"
 ACCEPTS = {"br": rf"~*^:(?:.*,)?\s*(?:br|\*){QVALUE}", "gzip": rf"~*^:(?:.*,)?\s*(?:x-)?gzip{QVALUE}"}
-VARIANT_PARTS = {
-    "dir": {"br": ".mirror/br/", "gzip": ".mirror/gz/"},
-    "ext": {"br": ".br", "gzip": ".gz"},
-    "tag": {"br": "-br", "gzip": "-gzip"},
-}
-UNSAFE_IN_CONFIG = set("\"\\$;{}'") | {chr(c) for c in range(32)} | {"\x7f"}
+VARIANT_PARTS = {"dir": {"br": ".mirror/br/", "gzip": ".mirror/gz/"}, "ext": {"br": ".br", "gzip": ".gz"},
+                 "tag": {"br": "-br", "gzip": "-gzip"}}
+UNSAFE_IN_CONFIG = set('"\\$;{}\'') | {chr(c) for c in range(32)} | {"\x7f"}
 
 
 class NginxServer(serve.Endpoint):
@@ -65,15 +62,8 @@ class NginxServer(serve.Endpoint):
             shutil.rmtree(self.state, ignore_errors=True)
 
 
-def start(
-    root: Path,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    socket_path: Path | None = None,
-    allow_public: bool = False,
-    state_dir: Path | None = None,
-) -> NginxServer:
+def start(root: Path, *, host: str = "127.0.0.1", port: int = 0, socket_path: Path | None = None,
+          allow_public: bool = False, state_dir: Path | None = None) -> NginxServer:
     """Write the configuration for ``root`` into a state folder and run nginx with it until ``stop()``."""
     binary = find_nginx()
     catalog = resources.load(root)
@@ -105,10 +95,8 @@ def start(
 
 def find_nginx() -> str:
     if not os.access(NGINX, os.X_OK):
-        raise ServeError(
-            f"{NGINX} is missing; install Debian's nginx-light (tools/system-deps test) "
-            "or use the embedded server (--engine mirror)."
-        )
+        raise ServeError(f"{NGINX} is missing; install Debian's nginx-light (tools/system-deps test) "
+                         "or use the embedded server (--engine mirror).")
     return NGINX
 
 
@@ -119,11 +107,9 @@ def worker_user(real_root: Path) -> str | None:
     group = "nogroup" if _group_exists("nogroup") else "nobody"
     for folder in [real_root, *real_root.parents]:
         if not os.stat(folder).st_mode & stat.S_IXOTH:
-            raise ServeError(
-                f"nginx's workers run as nobody and cannot enter {folder}; make the build "
-                f"directory and its parents readable by others (chmod a+rX) or serve it with "
-                "--engine mirror."
-            )
+            raise ServeError(f"nginx's workers run as nobody and cannot enter {folder}; make the build "
+                             f"directory and its parents readable by others (chmod a+rX) or serve it with "
+                             "--engine mirror.")
     return f"nobody {group}"
 
 
@@ -154,48 +140,21 @@ def write_config(catalog: resources.Catalog, state: Path, listen: str, user: str
 
 def render_config(catalog: resources.Catalog, state: Path, listen: str, user: str | None) -> str:
     temp = {name: state / "tmp" / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    lines = [
-        "# Written by mirror serve --engine nginx; rewritten on every start.",
-        *([f"user {user};"] if user else []),
-        "daemon off;",
-        "worker_processes auto;",
-        f"pid {state / 'nginx.pid'};",
-        "error_log stderr crit;",
-        "events { worker_connections 4096; }",
-        "http {",
-    ]
-    lines += [
-        f"    {d}"
-        for d in (
-            "access_log off;",
-            "log_not_found off;",
-            "server_tokens off;",
-            "etag off;",
-            "if_modified_since off;",
-            "absolute_redirect off;",
-            "server_name_in_redirect off;",
-            "autoindex off;",
-            "disable_symlinks on;",
-            "charset off;",
-            "types {}",
-            "default_type application/octet-stream;",
-            "sendfile on;",
-            "tcp_nodelay on;",
-            "keepalive_timeout 20s;",
-            "client_header_timeout 10s;",
-            "client_body_timeout 10s;",
-            "send_timeout 60s;",
-            "client_max_body_size 1k;",
-            "large_client_header_buffers 4 8k;",
-            "max_ranges 1;",
-            "msie_padding off;",
-            f"client_body_temp_path {temp['body']};",
-            f"proxy_temp_path {temp['proxy']};",
-            f"fastcgi_temp_path {temp['fastcgi']};",
-            f"uwsgi_temp_path {temp['uwsgi']};",
-            f"scgi_temp_path {temp['scgi']};",
-        )
-    ]
+    lines = ["# Written by mirror serve --engine nginx; rewritten on every start.",
+             *([f"user {user};"] if user else []),
+             "daemon off;", "worker_processes auto;", f"pid {state / 'nginx.pid'};", "error_log stderr crit;",
+             "events { worker_connections 4096; }", "http {"]
+    lines += [f"    {d}" for d in (
+        "access_log off;", "log_not_found off;", "server_tokens off;", "etag off;", "if_modified_since off;",
+        "absolute_redirect off;", "server_name_in_redirect off;", "autoindex off;", "disable_symlinks on;",
+        "charset off;", "types {}", "default_type application/octet-stream;", "sendfile on;",
+        "tcp_nodelay on;",
+        "keepalive_timeout 20s;", "client_header_timeout 10s;", "client_body_timeout 10s;",
+        "send_timeout 60s;", "client_max_body_size 1k;", "large_client_header_buffers 4 8k;",
+        "max_ranges 1;", "msie_padding off;",
+        f"client_body_temp_path {temp['body']};", f"proxy_temp_path {temp['proxy']};",
+        f"fastcgi_temp_path {temp['fastcgi']};", f"uwsgi_temp_path {temp['uwsgi']};",
+        f"scgi_temp_path {temp['scgi']};")]
     lines += coding_maps(catalog)
     lines += server_block(catalog, listen)
     lines.append("}")
@@ -212,11 +171,8 @@ def coding_maps(catalog: resources.Catalog) -> list[str]:
         out += [f'        "{ACCEPTS[c]}" {c};' for c in codings if c != "identity"]
         out.append("    }")
         for suffix, values in VARIANT_PARTS.items():
-            out.append(
-                f'    map $mirror_{name} $mirror_{name}_{suffix} {{ default ""; '
-                + " ".join(f'{c} "{values[c]}";' for c in codings if c != "identity")
-                + " }"
-            )
+            out.append(f'    map $mirror_{name} $mirror_{name}_{suffix} {{ default ""; '
+                       + " ".join(f'{c} "{values[c]}";' for c in codings if c != "identity") + " }")
     return out
 
 
@@ -225,39 +181,26 @@ def _combo(codings: tuple[str, ...]) -> str:
 
 
 def server_block(catalog: resources.Catalog, listen: str) -> list[str]:
-    fixed = [
-        ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
-        *resources.FIXED_HEADERS,
-    ]
-    out = [
-        "    server {",
-        f"        listen {listen};",
-        "        server_name _;",
-        f"        root {_q(str(catalog.root))};",
-        *[f"        {line}" for line in add_headers(fixed)],
-        '        add_header Allow "GET, HEAD" always;',
-        "        if ($request_method !~ ^(GET|HEAD)$) { return 405; }",
-    ]
+    fixed = [("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+             *resources.FIXED_HEADERS]
+    out = ["    server {", f"        listen {listen};", "        server_name _;",
+           f"        root {_q(str(catalog.root))};",
+           *[f"        {line}" for line in add_headers(fixed)],
+           '        add_header Allow "GET, HEAD" always;',
+           "        if ($request_method !~ ^(GET|HEAD)$) { return 405; }"]
     if "/404.html" in catalog.routes:
         out.append("        error_page 404 /404.html;")
     else:
-        out += [
-            "        error_page 404 @mirror_404;",
-            "        location @mirror_404 {",
-            '            default_type "text/plain; charset=utf-8";',
-            *[f"            {line}" for line in add_headers(fixed)],
-            '            return 404 "Not found.\\n";',
-            "        }",
-        ]
+        out += ["        error_page 404 @mirror_404;", "        location @mirror_404 {",
+                '            default_type "text/plain; charset=utf-8";',
+                *[f"            {line}" for line in add_headers(fixed)],
+                '            return 404 "Not found.\\n";', "        }"]
     out.append("        location / { return 404; }")
     for path, target in sorted(catalog.redirects.items()):
         if _configurable(path) and _configurable(target):
-            out += [
-                f"        location = {_q(path)} {{",
-                *[f"            {line}" for line in add_headers(fixed)],
-                f"            return 301 {_q(target)};",
-                "        }",
-            ]
+            out += [f"        location = {_q(path)} {{",
+                    *[f"            {line}" for line in add_headers(fixed)],
+                    f"            return 301 {_q(target)};", "        }"]
     for path, resource in sorted(catalog.routes.items()):
         if not _configurable(path) or not _configurable(resource.rel):
             log.warning("the nginx engine skips %r: nginx's configuration cannot hold its name", path)
@@ -271,26 +214,19 @@ def location(path: str, resource: resources.Resource) -> list[str]:
     identity = resource.variants["identity"]
     digest = identity.etag.decode().strip('"')
     fresh = f"if ($http_if_none_match ~ '\"{digest}%s\"|^\\s*\\*\\s*$') {{ return 304; }}"
-    lines = [
-        f"location = {_q(path)} {{",
-        f"    default_type {_q(resource.ctype)};",
-        *[f"    {line}" for line in add_headers(resource.common_pairs)],
-        '    add_header Last-Modified "" always;',
-    ]
+    lines = [f"location = {_q(path)} {{", f"    default_type {_q(resource.ctype)};",
+             *[f"    {line}" for line in add_headers(resource.common_pairs)],
+             '    add_header Last-Modified "" always;']
     if len(resource.codings) > 1:
         name = _combo(resource.codings)
-        lines += [
-            f"    add_header ETag '\"{digest}${{mirror_{name}_tag}}\"' always;",
-            f"    add_header Content-Encoding $mirror_{name} always;",
-            "    " + fresh % "(-br|-gzip)?",
-            f'    try_files "/${{mirror_{name}_dir}}{resource.rel}${{mirror_{name}_ext}}" =404;',
-        ]
+        lines += [f"    add_header ETag '\"{digest}${{mirror_{name}_tag}}\"' always;",
+                  f"    add_header Content-Encoding $mirror_{name} always;",
+                  "    " + fresh % "(-br|-gzip)?",
+                  f'    try_files "/${{mirror_{name}_dir}}{resource.rel}${{mirror_{name}_ext}}" =404;']
     else:
-        lines += [
-            f"    add_header ETag '\"{digest}\"' always;",
-            "    " + fresh % "",
-            f'    try_files "/{resource.rel}" =404;',
-        ]
+        lines += [f"    add_header ETag '\"{digest}\"' always;",
+                  "    " + fresh % "",
+                  f'    try_files "/{resource.rel}" =404;']
     return lines + ["}"]
 
 
@@ -309,13 +245,8 @@ def _q(text: str) -> str:
 
 
 def check_config(binary: str, state: Path, conf: Path) -> None:
-    result = subprocess.run(
-        [binary, "-t", "-q", "-p", f"{state}/", "-c", str(conf), "-e", "stderr"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = subprocess.run([binary, "-t", "-q", "-p", f"{state}/", "-c", str(conf), "-e", "stderr"],
+                            capture_output=True, text=True, timeout=30, check=False)
     if result.returncode != 0:
         raise ServeError(f"nginx refused the configuration written to {conf}: {result.stderr.strip()}")
 
@@ -323,12 +254,8 @@ def check_config(binary: str, state: Path, conf: Path) -> None:
 def launch(binary: str, state: Path, conf: Path) -> subprocess.Popen:
     errors = open(state / "stderr.txt", "wb")  # noqa: SIM115  (nginx holds it; closed below)
     try:
-        return subprocess.Popen(
-            [binary, "-p", f"{state}/", "-c", str(conf), "-e", "stderr"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-        )
+        return subprocess.Popen([binary, "-p", f"{state}/", "-c", str(conf), "-e", "stderr"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
     finally:
         errors.close()
 

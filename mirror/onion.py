@@ -82,16 +82,8 @@ class Published:
         return f"curl --socks5-hostname 127.0.0.1:{self.socks_port} {self.url}"
 
 
-def publish(
-    controller,
-    target: str,
-    secret_key: bytes,
-    *,
-    reader_key: ReaderKey | None = None,
-    pow_defenses: bool = False,
-    on_event: OnEvent | None = None,
-    timeout: float = 60,
-) -> str:
+def publish(controller, target: str, secret_key: bytes, *, reader_key: ReaderKey | None = None,
+            pow_defenses: bool = False, on_event: OnEvent | None = None, timeout: float = 60) -> str:
     """Add the onion service for ``secret_key`` pointing at ``target``; return its service id once at
     least one HSDir has its descriptor."""
     events: queue.Queue = queue.Queue()
@@ -99,13 +91,10 @@ def publish(
     try:
         try:
             response = controller.create_ephemeral_hidden_service(
-                {VIRTUAL_PORT: target},
-                key_type="ED25519-V3",
+                {VIRTUAL_PORT: target}, key_type="ED25519-V3",
                 key_content=key_content(secret_key, pow_defenses),
-                discard_key=True,
-                await_publication=False,
-                client_auth_v3=reader_key.public if reader_key else None,
-            )
+                discard_key=True, await_publication=False,
+                client_auth_v3=reader_key.public if reader_key else None)
         except stem.ControllerError as e:
             if pow_defenses:
                 raise pow.refused(e) from e
@@ -142,10 +131,8 @@ def await_upload(events: queue.Queue, service_id: str, on_event: OnEvent | None,
         except queue.Empty:
             if uploaded:
                 return
-            raise PublishError(
-                f"the onion service's descriptor reached no directory within {timeout:g} s "
-                f"({attempts} upload(s) tried; failures: {', '.join(failed) or 'none'})."
-            ) from None
+            raise PublishError(f"the onion service's descriptor reached no directory within {timeout:g} s "
+                               f"({attempts} upload(s) tried; failures: {', '.join(failed) or 'none'}).") from None
         if event.action == "UPLOAD" and event.address == service_id:
             directories.add(event.directory_fingerprint)
             attempts += 1
@@ -165,31 +152,18 @@ def await_upload(events: queue.Queue, service_id: str, on_event: OnEvent | None,
 class OnionMirror:
     """The server, the tor and the onion service of one build directory, kept alive together."""
 
-    def __init__(
-        self,
-        build_dir: Path,
-        state_dir: Path,
-        *,
-        key_file: Path | None = None,
-        private: bool = False,
-        network: dict | None = None,
-        control_port: int | None = None,
-        control_socket: Path | None = None,
-        password: str | None = None,
-        timeout: float = 120,
-        on_event: OnEvent | None = None,
-        balance_backend: str | None = None,
-        pow_defenses: bool = False,
-    ):
+    def __init__(self, build_dir: Path, state_dir: Path, *, key_file: Path | None = None, private: bool = False,
+                 network: dict | None = None, control_port: int | None = None, control_socket: Path | None = None,
+                 password: str | None = None, timeout: float = 120, on_event: OnEvent | None = None,
+                 balance_backend: str | None = None, pow_defenses: bool = False):
         self.build_dir, self.state_dir = Path(build_dir), Path(state_dir)
         self.network, self.timeout = network, timeout
         self.attach = {"control_port": control_port, "control_socket": control_socket, "password": password}
         self.on_event = on_event or (lambda kind, detail: None)
         self.balance_backend, self.pow_defenses = balance_backend, pow_defenses
         if balance_backend:
-            balance.check_backend(
-                balance_backend, key_file, private, pow_defenses, bool(control_port or control_socket)
-            )
+            balance.check_backend(balance_backend, key_file, private, pow_defenses,
+                                  bool(control_port or control_socket))
         self.secret_key = load_secret_key(key_file, self.build_dir)
         self.reader_key = load_reader_key(key_file, self.secret_key) if private else None
         self.server = None
@@ -228,25 +202,12 @@ class OnionMirror:
     def _publish(self) -> None:
         target = f"unix:{self.server.socket_path}"
         if self.balance_backend:
-            service_id = balance.publish_backend(
-                self.tor.controller,
-                self.state_dir / "backend",
-                target,
-                self.secret_key,
-                self.balance_backend,
-                on_event=self.on_event,
-                timeout=self.timeout,
-            )
+            service_id = balance.publish_backend(self.tor.controller, self.state_dir / "backend", target,
+                                                 self.secret_key, self.balance_backend, on_event=self.on_event,
+                                                 timeout=self.timeout)
         else:
-            service_id = publish(
-                self.tor.controller,
-                target,
-                self.secret_key,
-                reader_key=self.reader_key,
-                pow_defenses=self.pow_defenses,
-                on_event=self.on_event,
-                timeout=self.timeout,
-            )
+            service_id = publish(self.tor.controller, target, self.secret_key, reader_key=self.reader_key,
+                                 pow_defenses=self.pow_defenses, on_event=self.on_event, timeout=self.timeout)
         self.published = Published(service_id, self.reader_key)
         self.on_event("published", self.published)
 
@@ -293,15 +254,8 @@ class OnionMirror:
         self.close()
 
 
-def run(
-    build_dir: Path,
-    stop: threading.Event,
-    *,
-    testnet: bool = False,
-    state_dir: Path | None = None,
-    on_event: OnEvent | None = None,
-    **options,
-) -> None:
+def run(build_dir: Path, stop: threading.Event, *, testnet: bool = False, state_dir: Path | None = None,
+        on_event: OnEvent | None = None, **options) -> None:
     """``mirror onion``: publish ``build_dir`` (into a private network with ``testnet``) until ``stop``.
 
     A bad key file or a build that fails the audit is refused before any tor starts."""
@@ -313,19 +267,14 @@ def run(
         _serve(mirror, stop)
         return
     say, timeout = mirror.on_event, mirror.timeout
-    with Testnet().start(
-        timeout, wait_for_client=False
-    ) as net:  # the service's tor bootstraps beside the client
-
+    with Testnet().start(timeout, wait_for_client=False) as net:  # the service's tor bootstraps beside the client
         def announce(kind: str, detail) -> None:
             if kind == "published":  # announce only once the private network's client can fetch it
                 detail = replace(detail, socks_port=net.socks_port)
                 net.await_client(timeout)
                 if detail.reader_key:  # the demo's client is the authorized reader
-                    net.controller.msg(
-                        f"ONION_CLIENT_AUTH_ADD {detail.service_id} "
-                        f"x25519:{detail.reader_key.private_base64()}"
-                    )
+                    net.controller.msg(f"ONION_CLIENT_AUTH_ADD {detail.service_id} "
+                                       f"x25519:{detail.reader_key.private_base64()}")
                 await_reachable(detail.url, net.socks_port, timeout)
             say(kind, detail)
 
@@ -354,10 +303,8 @@ def await_reachable(url: str, socks_port: int, timeout: float) -> None:
         except requests.RequestException as e:
             problem = str(e)
         time.sleep(0.5)
-    raise PublishError(
-        f"{url} was published but did not answer through 127.0.0.1:{socks_port} "
-        f"within {timeout:g} s ({problem})."
-    )
+    raise PublishError(f"{url} was published but did not answer through 127.0.0.1:{socks_port} "
+                       f"within {timeout:g} s ({problem}).")
 
 
 def default_state_dir() -> Path:
@@ -370,9 +317,7 @@ def check_build(build_dir: Path) -> None:
     from mirror.build import gate
 
     if not (build_dir / "index.html").is_file():
-        raise BuildError(
-            f"{build_dir} has no index.html; build it first (mirror build) or name a build directory."
-        )
+        raise BuildError(f"{build_dir} has no index.html; build it first (mirror build) or name a build directory.")
     gate(build_dir)
 
 

@@ -62,10 +62,8 @@ def load_secret_key(key_file: Path | None, build_dir: Path) -> bytes:
         return keys.generate_secret_key()
     key_file = Path(key_file)
     if key_file.resolve().is_relative_to(Path(build_dir).resolve()):
-        raise KeyFileError(
-            f"{key_file} is inside the build directory {build_dir}, which is published; "
-            "keep the key elsewhere (for example ~/.config/mirror/onion.key)."
-        )
+        raise KeyFileError(f"{key_file} is inside the build directory {build_dir}, which is published; "
+                           "keep the key elsewhere (for example ~/.config/mirror/onion.key).")
     if key_file.exists():
         return keys.read_secret_key(key_file)
     secret = keys.generate_secret_key()
@@ -92,9 +90,7 @@ def load_reader_key(key_file: Path | None, secret_key: bytes) -> ReaderKey:
         raw = base64.b32decode(path.read_text().strip().rsplit(":", 1)[-1] + "====")
         return ReaderKey.from_private(raw)
     except (ValueError, nacl.exceptions.CryptoError) as e:
-        raise KeyFileError(
-            f"{path} does not hold a reader's x25519 key; move it away to make a new one."
-        ) from e
+        raise KeyFileError(f"{path} does not hold a reader's x25519 key; move it away to make a new one.") from e
 
 
 def _b32(raw: bytes) -> str:

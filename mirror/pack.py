@@ -75,24 +75,14 @@ def pack(build_dir: Path, out: Path | None = None, key_path: Path | None = None)
         raise PackError(f"{out} is inside the build directory {root}; write the zip elsewhere with -o.")
     key_file = Path(key_path or default_key_path())
     if _inside(key_file, root):
-        raise KeyFileError(
-            f"the key {key_file} is inside the build directory {root}, so it would be "
-            "served and zipped; move it out of the build directory and treat it as exposed."
-        )
+        raise KeyFileError(f"the key {key_file} is inside the build directory {root}, so it would be "
+                           "served and zipped; move it out of the build directory and treat it as exposed.")
     gate(root)
     files = collect(root)
     signer = load_signer(key_path)
     bytes_out, digest = write_archive(files, out, signer.expanded)
-    return PackResult(
-        out,
-        len(files),
-        sum(path.stat().st_size for path in files.values()),
-        bytes_out,
-        digest,
-        signer.address,
-        signer.key_path,
-        signer.created,
-    )
+    return PackResult(out, len(files), sum(path.stat().st_size for path in files.values()), bytes_out, digest,
+                      signer.address, signer.key_path, signer.created)
 
 
 def default_key_path() -> Path:
@@ -126,17 +116,13 @@ def collect(root: Path) -> dict[str, Path]:
             rel = path.relative_to(root).as_posix()
             mode = path.lstat().st_mode
             if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                raise PackError(
-                    f"{path} is a symlink or special file; a mirror holds regular files only. "
-                    "Replace it with the file itself or remove it, then rebuild."
-                )
+                raise PackError(f"{path} is a symlink or special file; a mirror holds regular files only. "
+                                "Replace it with the file itself or remove it, then rebuild.")
             if stat.S_ISREG(mode) and archive.shipped(rel):
                 reason = archive.unsafe_name(rel)
                 if reason:
-                    raise PackError(
-                        f"{path}: the name {reason}, so the archive could not be unpacked safely "
-                        "everywhere; rename it."
-                    )
+                    raise PackError(f"{path}: the name {reason}, so the archive could not be unpacked safely "
+                                    "everywhere; rename it.")
                 files[rel] = path
     _refuse_collisions(root, files)
     if not files:
@@ -149,10 +135,8 @@ def _refuse_collisions(root: Path, files: dict[str, Path]) -> None:
     for rel in files:
         other = seen.setdefault(archive.fold(rel), rel)
         if other != rel:
-            raise PackError(
-                f"{root}: {rel!r} and {other!r} differ only in case or Unicode form and would "
-                "overwrite each other on Windows and macOS; rename one."
-            )
+            raise PackError(f"{root}: {rel!r} and {other!r} differ only in case or Unicode form and would "
+                            "overwrite each other on Windows and macOS; rename one.")
 
 
 def write_archive(files: dict[str, Path], out: Path, expanded: bytes) -> tuple[int, str]:
@@ -167,10 +151,8 @@ def write_archive(files: dict[str, Path], out: Path, expanded: bytes) -> tuple[i
             sums = archive.format_sums(digests)
             signature = keys.sign(expanded, archive.SIGNED_PREFIX + sums)
             writer.add(archive.SUMS, sums)
-            writer.add(
-                archive.SIGNATURE,
-                archive.format_signature(keys.onion_address(keys.public_key(expanded)), signature),
-            )
+            writer.add(archive.SIGNATURE, archive.format_signature(
+                keys.onion_address(keys.public_key(expanded)), signature))
             size = writer.finish()
         tmp.chmod(0o644)
         os.replace(tmp, out)
@@ -203,12 +185,8 @@ class ZipWriter:
             raise PackError("the site is too large for a plain zip (65,535 files or 4 GiB); split it.")
         version = 20 if method == DEFLATED else 10
         fields = (version, FLAG_UTF8, method, DOS_TIME, DOS_DATE, crc, len(body), len(data), len(raw_name), 0)
-        self.central.append(
-            struct.pack("<IH", 0x02014B50, MADE_BY)
-            + struct.pack("<HHHHHIIIHH", *fields)
-            + struct.pack("<HHHII", 0, 0, 0, UNIX_FILE, self.offset)
-            + raw_name
-        )
+        self.central.append(struct.pack("<IH", 0x02014B50, MADE_BY) + struct.pack("<HHHHHIIIHH", *fields)
+                            + struct.pack("<HHHII", 0, 0, 0, UNIX_FILE, self.offset) + raw_name)
         self._write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields) + raw_name + body)
         return hashlib.sha256(data).hexdigest()
 

@@ -23,10 +23,8 @@ from mirror.errors import TorError
 MIN_VERSION = stem.version.Version("0.4.8.1-alpha")
 OPTION = "HiddenServicePoWDefensesEnabled"
 POW_PARAMS = re.compile(r"^pow-params .*$", re.M)
-HOW_TO_GET = (
-    "Tor 0.4.8 or later built with the pow module has it (Debian's tor does: "
-    "`tor --list-modules` prints `pow: yes`); or run without --pow."
-)
+HOW_TO_GET = ("Tor 0.4.8 or later built with the pow module has it (Debian's tor does: "
+              "`tor --list-modules` prints `pow: yes`); or run without --pow.")
 
 
 def check_program(tor_cmd: str) -> None:
@@ -36,9 +34,8 @@ def check_program(tor_cmd: str) -> None:
     except (OSError, subprocess.TimeoutExpired) as e:
         raise TorError(f"could not ask {tor_cmd} for its modules ({e}).") from e
     if not re.search(r"^pow: yes$", out, re.M):
-        raise TorError(
-            f"{tor_cmd} cannot do proof-of-work (`tor --list-modules` does not say `pow: yes`). " + HOW_TO_GET
-        )
+        raise TorError(f"{tor_cmd} cannot do proof-of-work (`tor --list-modules` does not say `pow: yes`). "
+                       + HOW_TO_GET)
 
 
 def check_controller(controller) -> None:
@@ -79,9 +76,8 @@ def descriptor_pow_params(client, service_id: str) -> str | None:
     try:
         text = client.get_info(f"hs/client/desc/id/{service_id}")
     except stem.ControllerError as e:
-        raise TorError(
-            f"the client tor holds no descriptor for {service_id}.onion ({e}); fetch it first."
-        ) from e
+        raise TorError(f"the client tor holds no descriptor for {service_id}.onion ({e}); "
+                       "fetch it first.") from e
     inner = HiddenServiceDescriptorV3.from_str(text).decrypt(f"{service_id}.onion")
     found = POW_PARAMS.search(str(inner))
     return found.group(0) if found else None

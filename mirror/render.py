@@ -52,12 +52,8 @@ def render_site(site_dir: Path) -> list[Document]:
     env = template_env(site_dir)
     css = render_template(env, site_dir, "style.css", {})
     csp = content_security_policy(css)
-    page = render_template(
-        env,
-        site_dir,
-        config.get("template", "page.html"),
-        {"site": config, "sections": sections, "css": css, "csp": csp},
-    )
+    page = render_template(env, site_dir, config.get("template", "page.html"),
+                           {"site": config, "sections": sections, "css": css, "csp": csp})
     return [Document("index.html", page, csp)]
 
 
@@ -83,16 +79,13 @@ def load_config(site_dir: Path) -> dict:
 def load_section(site_dir: Path, section_id: str) -> Section:
     path = site_dir / "content" / f"{section_id}.md"
     if not isinstance(section_id, str) or not SECTION_ID.match(section_id):
-        raise SiteError(
-            site_dir / "site.toml", f"section id {section_id!r} must be lowercase letters, digits and dashes."
-        )
+        raise SiteError(site_dir / "site.toml", f"section id {section_id!r} must be lowercase letters, "
+                        "digits and dashes.")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SiteError(
-            site_dir / "site.toml",
-            f"names unknown section '{section_id}': there is no {path}. Create it or remove the name.",
-        ) from None
+        raise SiteError(site_dir / "site.toml", f"names unknown section '{section_id}': "
+                        f"there is no {path}. Create it or remove the name.") from None
     except UnicodeDecodeError as e:
         raise SiteError(path, f"is not UTF-8 text ({e.reason} at byte {e.start}).") from e
     meta, body = split_front_matter(path, text)
@@ -110,17 +103,13 @@ def split_front_matter(path: Path, text: str) -> tuple[dict, str]:
         meta = tomllib.loads(match.group(1))
     except tomllib.TOMLDecodeError as e:
         line = _toml_line(e, match.group(1))
-        raise SiteError(
-            path, f"front matter is not valid TOML ({e}).", line=line + 1 if line else None
-        ) from e
-    return meta, text[match.end() :]
+        raise SiteError(path, f"front matter is not valid TOML ({e}).", line=line + 1 if line else None) from e
+    return meta, text[match.end():]
 
 
 def markdown() -> MarkdownIt:
     """CommonMark with raw HTML (the site is trusted; the audit checks the result) and {.class} attrs."""
-    return (
-        MarkdownIt("commonmark", {"html": True, "xhtmlOut": False}).use(attrs_block_plugin).use(attrs_plugin)
-    )
+    return MarkdownIt("commonmark", {"html": True, "xhtmlOut": False}).use(attrs_block_plugin).use(attrs_plugin)
 
 
 def template_env(site_dir: Path) -> jinja2.Environment:
@@ -138,18 +127,14 @@ def render_template(env: jinja2.Environment, site_dir: Path, name: str, context:
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as e:
-        raise SiteError(
-            Path(e.filename or site_dir / "templates" / name),
-            f"template syntax error: {e.message}.",
-            line=e.lineno,
-        ) from e
+        raise SiteError(Path(e.filename or site_dir / "templates" / name), f"template syntax error: {e.message}.",
+                        line=e.lineno) from e
     except jinja2.TemplateNotFound as e:
         raise SiteError(site_dir / "templates" / str(e.name), "template is missing.") from e
     except jinja2.UndefinedError as e:
         line = _template_line(e, name)
-        raise SiteError(
-            site_dir / "templates" / name, f"uses an undefined variable: {e.message}.", line=line
-        ) from e
+        raise SiteError(site_dir / "templates" / name, f"uses an undefined variable: {e.message}.",
+                        line=line) from e
 
 
 def content_security_policy(css: str) -> str:
@@ -159,9 +144,7 @@ def content_security_policy(css: str) -> str:
     without a policy violation in the console; data: URLs never reach the network.
     """
     digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
-    return (
-        f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; base-uri 'none'; form-action 'none'"
-    )
+    return f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
 def _toml_line(e: Exception, text: str = "") -> int | None:

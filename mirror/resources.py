@@ -27,10 +27,8 @@ log = logging.getLogger(__name__)
 
 MEMORY_FILE_LIMIT = 1 << 20  # files up to this size are held in memory ...
 MEMORY_TOTAL_LIMIT = 128 << 20  # ... until this many bytes are held; the rest is sent from disk
-PAGE_CSP = (
-    "default-src 'none'; img-src 'self' data:; style-src 'self'; font-src 'self'; media-src 'self'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+PAGE_CSP = ("default-src 'none'; img-src 'self' data:; style-src 'self'; font-src 'self'; media-src 'self'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 ASSET_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
 NEVER_IN_CSP = ("upgrade-insecure-requests", "block-all-mixed-content")
 FIXED_HEADERS = (
@@ -86,12 +84,9 @@ def load(root: Path) -> Catalog:
     catalog = Catalog(Path(real_root), from_manifest=entries is not None)
     if entries is None:
         entries = scan(Path(real_root))
-        log.warning(
-            "%s has no .mirror/manifest.json: hashed %d file(s) at start; no precompressed "
-            "variants and a default CSP (build it with mirror to get the page's own policy).",
-            root,
-            len(entries),
-        )
+        log.warning("%s has no .mirror/manifest.json: hashed %d file(s) at start; no precompressed "
+                    "variants and a default CSP (build it with mirror to get the page's own policy).",
+                    root, len(entries))
     budget = [MEMORY_TOTAL_LIMIT]
     for rel, meta in sorted(entries.items()):
         resource = load_resource(real_root, rel, meta, budget)
@@ -115,9 +110,8 @@ def read_manifest(root: Path) -> dict[str, dict] | None:
         if not isinstance(files, dict):
             raise TypeError("'files' is not an object")
     except (ValueError, KeyError, TypeError) as e:
-        raise ServeError(
-            f"{path} is not a mirror manifest ({e}); rebuild the directory with mirror build."
-        ) from e
+        raise ServeError(f"{path} is not a mirror manifest ({e}); rebuild the directory with mirror build.") \
+            from e
     return files
 
 
@@ -171,9 +165,8 @@ def load_resource(real_root: str, rel: str, meta: dict, budget: list[int]) -> Re
     return resource
 
 
-def read_variant(
-    path: str, coding: str, size: int | None, sha256: str | None, budget: list[int], base: bytes | None = None
-) -> Variant | None:
+def read_variant(path: str, coding: str, size: int | None, sha256: str | None, budget: list[int],
+                 base: bytes | None = None) -> Variant | None:
     """Read (or, for a large file, only hash) one representation; None if a listed variant is missing."""
     try:
         st = os.lstat(path)
@@ -231,11 +224,8 @@ def header_lines(pairs) -> bytes:
 
 
 def prepare_headers(resource: Resource, csp: str | None) -> None:
-    common = [
-        ("Cache-Control", cache_control(resource.ctype)),
-        ("Content-Security-Policy", csp_for(resource.ctype, csp)),
-        *FIXED_HEADERS,
-    ]
+    common = [("Cache-Control", cache_control(resource.ctype)),
+              ("Content-Security-Policy", csp_for(resource.ctype, csp)), *FIXED_HEADERS]
     if len(resource.codings) > 1:
         common.append(("Vary", "Accept-Encoding"))
     resource.common_pairs = tuple(common)
@@ -251,7 +241,7 @@ def prepare_headers(resource: Resource, csp: str | None) -> None:
             head = b"HTTP/1.1 200 OK\r\n" + variant.headers + b"Content-Length: %d\r\n\r\n" % variant.size
             variant.wire = head + variant.body
             variant.head_len = len(head)
-            variant.body = memoryview(variant.wire)[len(head) :]
+            variant.body = memoryview(variant.wire)[len(head):]
 
 
 def add_routes(catalog: Catalog, rel: str, resource: Resource) -> None:

@@ -15,14 +15,9 @@ from mirror import http
 from mirror.resources import FIXED_HEADERS, Catalog, Resource, Variant, header_lines
 
 CLOSE = b"Connection: close\r\n"
-ERROR_HEADERS = header_lines(
-    [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Cache-Control", "no-store"),
-        ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
-        *FIXED_HEADERS,
-    ]
-)
+ERROR_HEADERS = header_lines([("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store"),
+                              ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+                              *FIXED_HEADERS])
 _coding_memo: dict[tuple[bytes, tuple[str, ...]], str] = {}
 
 
@@ -60,11 +55,7 @@ def whole(variant: Variant, req: http.Request, status: bytes = b"200 OK") -> tup
     if variant.body is not None and req.keep_alive and status == b"200 OK":
         return (variant.wire[: variant.head_len] if req.head_only else variant.wire), None
     head = b"HTTP/1.1 %s\r\n%sContent-Length: %d\r\n%s\r\n" % (
-        status,
-        variant.headers,
-        variant.size,
-        b"" if req.keep_alive else CLOSE,
-    )
+        status, variant.headers, variant.size, b"" if req.keep_alive else CLOSE)
     if req.head_only:
         return head, None
     if variant.body is None:
@@ -85,13 +76,11 @@ def ranged(resource: Resource, req: http.Request) -> tuple[bytes, FileJob | None
         return b"HTTP/1.1 416 Range Not Satisfiable\r\n" + extra + close + b"\r\n", None
     first, last = span
     count = last - first + 1
-    head = (
-        b"HTTP/1.1 206 Partial Content\r\n%sContent-Range: bytes %d-%d/%d\r\nContent-Length: %d\r\n%s\r\n"
-        % (variant.headers, first, last, variant.size, count, close)
-    )
+    head = (b"HTTP/1.1 206 Partial Content\r\n%sContent-Range: bytes %d-%d/%d\r\nContent-Length: %d\r\n%s\r\n"
+            % (variant.headers, first, last, variant.size, count, close))
     if variant.body is None:
         return head, FileJob(variant.path, first, count, variant.size)
-    return head + variant.body[first : last + 1], None
+    return head + variant.body[first:last + 1], None
 
 
 def negotiate(accept: bytes | None, codings: tuple[str, ...]) -> str:
@@ -122,12 +111,5 @@ def error(status: int, why: str = "") -> bytes:
     """An error response that ends the connection: a short plain-text body naming the status."""
     body = f"{status} {http.REASONS[status]}\n".encode()
     allow = b"Allow: GET, HEAD\r\n" if status == 405 else b""
-    return (
-        b"HTTP/1.1 %d %s\r\n" % (status, http.REASONS[status].encode())
-        + ERROR_HEADERS
-        + allow
-        + b"Content-Length: %d\r\n" % len(body)
-        + CLOSE
-        + b"\r\n"
-        + body
-    )
+    return (b"HTTP/1.1 %d %s\r\n" % (status, http.REASONS[status].encode()) + ERROR_HEADERS + allow
+            + b"Content-Length: %d\r\n" % len(body) + CLOSE + b"\r\n" + body)

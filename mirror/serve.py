@@ -97,15 +97,8 @@ class Server(Endpoint):
             _unlink_socket(self.socket_path)
 
 
-def start(
-    root: Path,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    socket_path: Path | None = None,
-    allow_public: bool = False,
-    access_log: bool = False,
-) -> Server:
+def start(root: Path, *, host: str = "127.0.0.1", port: int = 0, socket_path: Path | None = None,
+          allow_public: bool = False, access_log: bool = False) -> Server:
     """Serve the build at ``root`` in a background thread; returns once it is listening."""
     catalog = resources.load(root)
     if access_log:
@@ -121,17 +114,9 @@ def start(
     return server
 
 
-def serve_forever(
-    root: Path,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    socket_path: Path | None = None,
-    allow_public: bool = False,
-    access_log: bool = False,
-    engine: str = "mirror",
-    ready=None,
-) -> None:
+def serve_forever(root: Path, *, host: str = "127.0.0.1", port: int = 0, socket_path: Path | None = None,
+                  allow_public: bool = False, access_log: bool = False, engine: str = "mirror",
+                  ready=None) -> None:
     """Serve until SIGTERM or SIGINT; ``ready(server)`` is called once it listens (the CLI prints there)."""
     if engine not in ("mirror", "nginx"):
         raise ServeError(f"unknown engine {engine!r}: use 'mirror' (the embedded server) or 'nginx'.")
@@ -143,18 +128,11 @@ def serve_forever(
         if engine == "nginx":
             from mirror import nginx
 
-            server = nginx.start(
-                root, host=host, port=port, socket_path=socket_path, allow_public=allow_public
-            )
+            server = nginx.start(root, host=host, port=port, socket_path=socket_path,
+                                 allow_public=allow_public)
         else:
-            server = start(
-                root,
-                host=host,
-                port=port,
-                socket_path=socket_path,
-                allow_public=allow_public,
-                access_log=access_log,
-            )
+            server = start(root, host=host, port=port, socket_path=socket_path, allow_public=allow_public,
+                           access_log=access_log)
         with server:
             if ready is not None:
                 ready(server)
@@ -178,8 +156,7 @@ def check_host(host: str, allow_public: bool) -> None:
         raise ServeError(
             f"refusing to serve on {host}: it is not a loopback address, and an onion service's backend "
             f"reachable from the network can reveal who runs it. Serve on 127.0.0.1 or a --socket, or pass "
-            f"{PUBLIC_FLAG} if exposing it is really what you want."
-        )
+            f"{PUBLIC_FLAG} if exposing it is really what you want.")
 
 
 def address_of(host: str) -> str:
@@ -198,10 +175,8 @@ def bind_tcp(host: str, port: int, allow_public: bool) -> socket.socket:
         sock.listen(1024)
     except (OSError, OverflowError) as e:
         sock.close()
-        raise ServeError(
-            f"could not listen on {host}:{port}: {getattr(e, 'strerror', None) or e}; "
-            "choose another --port (0 picks a free one)."
-        ) from e
+        raise ServeError(f"could not listen on {host}:{port}: {getattr(e, 'strerror', None) or e}; "
+                         "choose another --port (0 picks a free one).") from e
     sock.setblocking(False)
     return sock
 
@@ -318,14 +293,12 @@ class _State:
         try:
             catalog = await self.loop.run_in_executor(None, resources.load, self.root)
         except ServeError as e:
-            log.warning(
-                "a new build appeared at %s but could not be loaded (%s); still serving the old one.",
-                self.root,
-                e,
-            )
+            log.warning("a new build appeared at %s but could not be loaded (%s); still serving the old one.",
+                        self.root, e)
         else:
             self.catalog = catalog
             log.info("a new build appeared at %s: now serving it", self.root)
         finally:
             self.stamp = stamp
             self.reloading = False
+

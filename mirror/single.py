@@ -75,34 +75,26 @@ class SingleReport:
         if self.gzip <= TOO_BIG_GZIP and self.raw <= TOO_BIG_RAW:
             return None
         seconds = self.gzip * 8 / 2_000_000
-        return (
-            f"the single document is {self.raw / 2**20:.1f} MiB ({self.gzip / 2**20:.1f} MiB gzipped, "
-            f"~{seconds:.0f} s at 2 Mbit/s before the last page arrives); above "
-            f"{TOO_BIG_GZIP // 2**20} MiB gzipped or {TOO_BIG_RAW // 2**20} MiB of HTML, downloading it "
-            "and switching pages in it cost more than separate pages do. Consider building without "
-            "--single-document."
-        )
+        return (f"the single document is {self.raw / 2**20:.1f} MiB ({self.gzip / 2**20:.1f} MiB gzipped, "
+                f"~{seconds:.0f} s at 2 Mbit/s before the last page arrives); above "
+                f"{TOO_BIG_GZIP // 2**20} MiB gzipped or {TOO_BIG_RAW // 2**20} MiB of HTML, downloading it "
+                "and switching pages in it cost more than separate pages do. Consider building without "
+                "--single-document.")
 
     def lines(self) -> list[str]:
         pages = f"{self.pages} page{'' if self.pages == 1 else 's'}"
-        out = [
-            f"One document: {pages}, {self.raw:,} B raw, {self.gzip:,} B gzip, "
-            f"{self.brotli:,} B brotli; {self.assets_kept} asset file(s) beside it, "
-            f"{self.assets_inlined} inlined."
-        ]
+        out = [f"One document: {pages}, {self.raw:,} B raw, {self.gzip:,} B gzip, "
+               f"{self.brotli:,} B brotli; {self.assets_kept} asset file(s) beside it, "
+               f"{self.assets_inlined} inlined."]
         if self.dropped:
-            out.append(
-                f"{len(self.dropped)} URL(s) in CSS dropped (too big to inline): "
-                f"{', '.join(self.dropped[:5])}"
-            )
+            out.append(f"{len(self.dropped)} URL(s) in CSS dropped (too big to inline): "
+                       f"{', '.join(self.dropped[:5])}")
         if self.dangling_links:
             out.append(f"{self.dangling_links} link(s) to files not in the build lost their href.")
         if self.warning:
             out.append(f"Warning: {self.warning}")
-            out.append(
-                "Largest pages: "
-                + ", ".join(f"{path} ({size / 2**20:.1f} MiB)" for path, size in self.largest)
-            )
+            out.append("Largest pages: " + ", ".join(f"{path} ({size / 2**20:.1f} MiB)"
+                                                     for path, size in self.largest))
         return out
 
 
@@ -113,9 +105,8 @@ class SingleDocument:
     report: SingleReport
 
 
-def write_single(
-    out: Path, pages: dict[str, str], assets: dict[str, bytes], home: str | None = None
-) -> tuple[build.BuildResult, SingleReport]:
+def write_single(out: Path, pages: dict[str, str], assets: dict[str, bytes],
+                 home: str | None = None) -> tuple[build.BuildResult, SingleReport]:
     """Join ``pages`` and ``assets`` into one document and write it as a build (atomic, audited)."""
     doc = join_pages(pages, assets, home)
     return build.write_build(out, doc.files, doc.csp), doc.report
@@ -137,9 +128,8 @@ def read_build(root: Path) -> tuple[dict[str, str], dict[str, bytes]]:
     try:
         manifest = json.loads((root / build.MANIFEST).read_text(encoding="utf-8"))["files"]
     except (OSError, ValueError, KeyError) as e:
-        raise BuildError(
-            f"{root} has no readable {build.MANIFEST}; give a build directory made by `mirror build`."
-        ) from e
+        raise BuildError(f"{root} has no readable {build.MANIFEST}; give a build directory made by "
+                         "`mirror build`.") from e
     pages, assets = {}, {}
     for rel, entry in manifest.items():
         data = (root / rel).read_bytes()
@@ -224,12 +214,8 @@ class _Joiner:
         data = self.assets[path]
         if len(data) > CSS_INLINE_MAX:
             self.dropped.append(path)
-            log.warning(
-                "%s is referenced from CSS and larger than %d KiB: dropped (a file would be fetched "
-                "only when its page shows).",
-                path,
-                CSS_INLINE_MAX // 1024,
-            )
+            log.warning("%s is referenced from CSS and larger than %d KiB: dropped (a file would be fetched "
+                        "only when its page shows).", path, CSS_INLINE_MAX // 1024)
             return None
         self.inlined.add(path)
         return data_url(path, data)
@@ -247,17 +233,10 @@ class _Joiner:
         data = text.encode("utf-8")
         files = {DOCUMENT: data}
         files.update({path: self.assets[path] for path in sorted(self.kept)})
-        report = SingleReport(
-            len(parts),
-            len(data),
-            len(gzip.compress(data, 9, mtime=0)),
-            len(brotli_compress(data)),
-            len(self.kept),
-            len(self.inlined - self.kept),
-            tuple(self.dropped),
-            self.dangling,
-            tuple(sorted(((p.path, len(p.body)) for p in parts), key=lambda x: -x[1])[:3]),
-        )
+        report = SingleReport(len(parts), len(data), len(gzip.compress(data, 9, mtime=0)),
+                              len(brotli_compress(data)), len(self.kept),
+                              len(self.inlined - self.kept), tuple(self.dropped), self.dangling,
+                              tuple(sorted(((p.path, len(p.body)) for p in parts), key=lambda x: -x[1])[:3]))
         return SingleDocument(files, {DOCUMENT: csp}, report)
 
     def _policy(self, css: str) -> str:
@@ -289,26 +268,10 @@ def _document_css(sheets, parts: list[PageParts]) -> str:
 
 
 def _render(css: str, csp: str, title: str, parts: list[PageParts], home_id: str) -> str:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("mirror", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    pages = [
-        {
-            "id": p.section_id,
-            "classes": " ".join(p.classes),
-            "lang": p.lang,
-            "dir": p.dir,
-            "title": p.title,
-            "path": p.path,
-            "body": Markup(p.body),
-        }
-        for p in parts
-    ]
+    env = jinja2.Environment(loader=jinja2.PackageLoader("mirror", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    pages = [{"id": p.section_id, "classes": " ".join(p.classes), "lang": p.lang, "dir": p.dir,
+              "title": p.title, "path": p.path, "body": Markup(p.body)} for p in parts]
     return env.get_template("single.html").render(
-        css=Markup(css), csp=csp, title=title, lang=parts[0].lang, pages=pages, home_href=f"#{home_id}"
-    )
+        css=Markup(css), csp=csp, title=title, lang=parts[0].lang, pages=pages, home_href=f"#{home_id}")

@@ -23,16 +23,8 @@ from collections.abc import Callable, Iterable
 import tinycss2
 from tinycss2 import ast
 
-BLOCK_AT_RULES = {
-    "media",
-    "supports",
-    "layer",
-    "container",
-    "document",
-    "-moz-document",
-    "scope",
-    "starting-style",
-}
+BLOCK_AT_RULES = {"media", "supports", "layer", "container", "document", "-moz-document", "scope",
+                  "starting-style"}
 COMBINATORS = {">", "+", "~"}
 ROOT_NAMES = {"html", "body"}
 
@@ -119,13 +111,11 @@ class Sheet:
 
     def for_page(self, section_id: str, page_ids: set[str], new_id: Callable[[str], str]) -> str:
         """The rules that name ids all present on this page, scoped to its section, ids renamed."""
-
         def one(sel):
             ids = _selector_ids(sel)
             if not ids or not ids <= page_ids:
                 return None
             return _scope(sel, f"#{section_id}", new_id)
-
         return _render(self.rules, one, False) if self.has_ids else ""
 
 
@@ -238,22 +228,15 @@ def _drop_root_compounds(tokens: list) -> tuple[list, bool]:
 def _root_name_length(tokens: list) -> int:
     if tokens and isinstance(tokens[0], ast.IdentToken) and tokens[0].lower_value in ROOT_NAMES:
         return 1
-    if (
-        len(tokens) > 1
-        and isinstance(tokens[0], ast.LiteralToken)
-        and tokens[0].value == ":"
-        and isinstance(tokens[1], ast.IdentToken)
-        and tokens[1].lower_value == "root"
-    ):
+    if (len(tokens) > 1 and isinstance(tokens[0], ast.LiteralToken) and tokens[0].value == ":"
+            and isinstance(tokens[1], ast.IdentToken) and tokens[1].lower_value == "root"):
         return 2
     return 0
 
 
 def _compound_ends(tokens: list) -> bool:
-    return bool(tokens) and (
-        isinstance(tokens[0], ast.WhitespaceToken)
-        or (isinstance(tokens[0], ast.LiteralToken) and tokens[0].value in COMBINATORS)
-    )
+    return bool(tokens) and (isinstance(tokens[0], ast.WhitespaceToken)
+                             or (isinstance(tokens[0], ast.LiteralToken) and tokens[0].value in COMBINATORS))
 
 
 def _skip_combinator(tokens: list) -> list:

@@ -15,31 +15,14 @@ from html import escape
 from mirror.single_css import Sheet, imports, rewrite_declarations
 from mirror.single_links import Site, fragment_href
 
-ID_LIST_ATTRS = (
-    "for",
-    "headers",
-    "list",
-    "form",
-    "itemref",
-    "popovertarget",
-    "commandfor",
-    "anchor",
-    "aria-activedescendant",
-    "aria-controls",
-    "aria-describedby",
-    "aria-details",
-    "aria-errormessage",
-    "aria-flowto",
-    "aria-labelledby",
-    "aria-owns",
-)
+ID_LIST_ATTRS = ("for", "headers", "list", "form", "itemref", "popovertarget", "commandfor", "anchor",
+                 "aria-activedescendant", "aria-controls", "aria-describedby", "aria-details",
+                 "aria-errormessage", "aria-flowto", "aria-labelledby", "aria-owns")
 SVG_URL_ATTRS = ("fill", "stroke", "clip-path", "mask", "filter", "marker-start", "marker-mid", "marker-end")
 ID_LIST_SELECTOR = ", ".join(f"[{attr}]" for attr in ID_LIST_ATTRS)
 SVG_URL_SELECTOR = ", ".join(f"[{attr}]" for attr in SVG_URL_ATTRS)
-SRC_SELECTOR = (
-    "img[src], source[src], video[src], audio[src], track[src], input[src], embed[src], "
-    "iframe[src], video[poster], object[data]"
-)
+SRC_SELECTOR = ("img[src], source[src], video[src], audio[src], track[src], input[src], embed[src], "
+                "iframe[src], video[poster], object[data]")
 FRAGMENT_URL = re.compile(r"url\(\s*(['\"]?)#([^'\")\s]+)\1\s*\)")
 MAX_IMPORT_DEPTH = 4
 
@@ -69,21 +52,12 @@ def rewrite_page(site: Site, path: str, tree, joiner) -> PageParts:
     section_id = site.section_id(path)
     home = ("home",) if site.slugs[path] == "home" else ()
     classes = ("page", *home, *(name for _, name in sheets))
-    id_rules = {
-        name: sheet.for_page(section_id, site.page_ids[path], lambda i: site.inner_id(path, i))
-        for sheet, name in sheets
-    }
+    id_rules = {name: sheet.for_page(section_id, site.page_ids[path], lambda i: site.inner_id(path, i))
+                for sheet, name in sheets}
     body_attrs = tree.body.attributes if tree.body else {}
-    return PageParts(
-        path,
-        section_id,
-        classes,
-        html_attrs.get("lang") or body_attrs.get("lang") or "",
-        html_attrs.get("dir") or body_attrs.get("dir") or "",
-        title,
-        _wrapper(tree, html_attrs),
-        {k: v for k, v in id_rules.items() if v},
-    )
+    return PageParts(path, section_id, classes, html_attrs.get("lang") or body_attrs.get("lang") or "",
+                     html_attrs.get("dir") or body_attrs.get("dir") or "", title,
+                     _wrapper(tree, html_attrs), {k: v for k, v in id_rules.items() if v})
 
 
 def _title(tree, path: str) -> str:
@@ -123,11 +97,8 @@ class _Page:
             else:
                 rel = (node.attributes.get("rel") or "").lower().split()
                 target = self.site.resolve(self.path, node.attributes.get("href") or "")
-                parts = (
-                    self._parts(self._text(target.path), target.path, 0)
-                    if "stylesheet" in rel and "alternate" not in rel and target.kind == "asset"
-                    else None
-                )
+                parts = self._parts(self._text(target.path), target.path, 0) \
+                    if "stylesheet" in rel and "alternate" not in rel and target.kind == "asset" else None
                 key = ("link", target.path)
             node.decompose()
             if parts:
@@ -155,7 +126,6 @@ class _Page:
                 return url  # an SVG paint server reference: left to the page's own ids
             target = self.site.resolve(base, url)
             return self.joiner.css_url(target.path) if target.kind == "asset" else None
-
         return resolve
 
     def rename_ids(self, tree) -> None:

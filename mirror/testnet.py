@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 VOTING_INTERVAL = 10  # seconds
 VOTE_DELAY = 2
 FIRST_VOTE_AFTER = 4  # seconds after launch
-PLACEHOLDER_AUTHORITY = "placeholder orport=1 no-v2 v3ident=" + "0" * 40 + " 127.0.0.1:1 " + "0" * 40
+PLACEHOLDER_AUTHORITY = ("placeholder orport=1 no-v2 v3ident=" + "0" * 40 + " 127.0.0.1:1 " + "0" * 40)
 
 # Every tor of the network, and every tor that joins it.
 COMMON_OPTIONS = {
@@ -103,20 +103,11 @@ class Testnet:
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
-    def __init__(
-        self,
-        authorities: int = 1,
-        relays: int = 3,
-        *,
-        client: bool = True,
-        tor_cmd: str | None = None,
-        voting_interval: int = VOTING_INTERVAL,
-    ):
+    def __init__(self, authorities: int = 1, relays: int = 3, *, client: bool = True, tor_cmd: str | None = None,
+                 voting_interval: int = VOTING_INTERVAL):
         if authorities < 1 or authorities + relays < 4:
-            raise TorError(
-                "a private Tor network needs at least 1 authority and 4 relays in all "
-                "(onion-service circuits need 4 distinct relays)."
-            )
+            raise TorError("a private Tor network needs at least 1 authority and 4 relays in all "
+                           "(onion-service circuits need 4 distinct relays).")
         self.tor_cmd = tor_cmd or find_program("tor")
         self.root: Path | None = None
         self._counts = (authorities, relays, client)
@@ -138,10 +129,8 @@ class Testnet:
         return self.client.socks_port
 
     def dir_authority_lines(self) -> list[str]:
-        return [
-            f"{a.name} orport={a.or_port} no-v2 v3ident={a.v3ident} 127.0.0.1:{a.dir_port} {a.fingerprint}"
-            for a in self.authorities
-        ]
+        return [f"{a.name} orport={a.or_port} no-v2 v3ident={a.v3ident} 127.0.0.1:{a.dir_port} {a.fingerprint}"
+                for a in self.authorities]
 
     def tor_options(self) -> dict[str, str | list[str]]:
         """The options a tor needs to join this network as a client or an onion service."""
@@ -188,11 +177,8 @@ class Testnet:
         if self.controller is None:
             await_bootstrap(self.client, time.monotonic() + timeout)
             self.controller = self._own_client()
-            log.info(
-                "private Tor network up: %d tors, client SOCKS 127.0.0.1:%s",
-                len(self.nodes),
-                self.client.socks_port,
-            )
+            log.info("private Tor network up: %d tors, client SOCKS 127.0.0.1:%s", len(self.nodes),
+                     self.client.socks_port)
 
     def _own_client(self):
         """A control connection to the client, kept open: stem takes ownership (TAKEOWNERSHIP) with the
@@ -218,9 +204,7 @@ class Testnet:
     # -- steps -------------------------------------------------------------------------------------------
     def _plan(self) -> None:
         n_auth, n_relay, client = self._counts
-        names = [("authority", f"auth{i}") for i in range(n_auth)] + [
-            ("relay", f"relay{i}") for i in range(n_relay)
-        ]
+        names = [("authority", f"auth{i}") for i in range(n_auth)] + [("relay", f"relay{i}") for i in range(n_relay)]
         if client:
             names.append(("client", "client"))
         ports = iter(free_ports(3 * len(names)))
@@ -241,33 +225,13 @@ class Testnet:
         gencert = find_program("tor-gencert")
         for a in self.authorities:
             (a.datadir / "keys").mkdir(mode=0o700)
-        jobs = [
-            (
-                a,
-                subprocess.Popen(
-                    [
-                        gencert,
-                        "--create-identity-key",
-                        "--passphrase-fd",
-                        "0",
-                        "-m",
-                        "12",
-                        "-a",
-                        f"127.0.0.1:{a.dir_port}",
-                        "-i",
-                        str(a.datadir / "keys/authority_identity_key"),
-                        "-s",
-                        str(a.datadir / "keys/authority_signing_key"),
-                        "-c",
-                        str(a.datadir / "keys/authority_certificate"),
-                    ],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                ),
-            )
-            for a in self.authorities
-        ]
+        jobs = [(a, subprocess.Popen(
+            [gencert, "--create-identity-key", "--passphrase-fd", "0", "-m", "12",
+             "-a", f"127.0.0.1:{a.dir_port}", "-i", str(a.datadir / "keys/authority_identity_key"),
+             "-s", str(a.datadir / "keys/authority_signing_key"),
+             "-c", str(a.datadir / "keys/authority_certificate")],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+            for a in self.authorities]
         for node, proc in jobs:
             _, err = proc.communicate(b"\n", timeout=30)
             if proc.returncode:
@@ -277,73 +241,38 @@ class Testnet:
         relays = [n for n in self.nodes if n.role != "client"]
         for node in relays:
             write_torrc(node.torrc, self._fingerprint_options(node))
-        jobs = [
-            (
-                n,
-                subprocess.Popen(
-                    [self.tor_cmd, "--list-fingerprint", "--quiet", *tor_args(n.torrc)],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                ),
-            )
-            for n in relays
-        ]
+        jobs = [(n, subprocess.Popen([self.tor_cmd, "--list-fingerprint", "--quiet", *tor_args(n.torrc)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)) for n in relays]
         for node, proc in jobs:
             out, _ = proc.communicate(timeout=30)
             found = re.search(r"([0-9A-F]{4}(?: ?[0-9A-F]{4}){9})\s*$", out.decode(errors="replace"))
             if proc.returncode or not found:
-                raise TorError(
-                    f"tor --list-fingerprint failed for {node.name}: {out.decode(errors='replace')}"
-                )
+                raise TorError(f"tor --list-fingerprint failed for {node.name}: {out.decode(errors='replace')}")
             node.fingerprint = found.group(1).replace(" ", "")
 
     def _fingerprint_options(self, node: Node) -> dict:
-        return {
-            **COMMON_OPTIONS,
-            "DataDirectory": str(node.datadir),
-            "ORPort": f"127.0.0.1:{node.or_port}",
-            "SocksPort": "0",
-            "DirAuthority": PLACEHOLDER_AUTHORITY,
-            "Log": "err stderr",
-        }
+        return {**COMMON_OPTIONS, "DataDirectory": str(node.datadir), "ORPort": f"127.0.0.1:{node.or_port}",
+                "SocksPort": "0", "DirAuthority": PLACEHOLDER_AUTHORITY, "Log": "err stderr"}
 
     def node_options(self, node: Node, vote_offset: int) -> dict:
-        options = {
-            **COMMON_OPTIONS,
-            "DataDirectory": str(node.datadir),
-            "Nickname": node.name,
-            "Log": f"notice file {node.log_file}",
-            "DirAuthority": self.dir_authority_lines(),
-            "__OwningControllerProcess": str(os.getpid()),
-        }
+        options = {**COMMON_OPTIONS, "DataDirectory": str(node.datadir), "Nickname": node.name,
+                   "Log": f"notice file {node.log_file}", "DirAuthority": self.dir_authority_lines(),
+                   "__OwningControllerProcess": str(os.getpid())}
         if node.role == "client":
-            return {
-                **options,
-                **JOINING_OPTIONS,
-                "SocksPort": f"127.0.0.1:{node.socks_port}",
-                "ControlSocket": str(node.control_socket),
-                "CookieAuthentication": "1",
-            }
+            return {**options, **JOINING_OPTIONS, "SocksPort": f"127.0.0.1:{node.socks_port}",
+                    "ControlSocket": str(node.control_socket), "CookieAuthentication": "1"}
         options.update(RELAY_OPTIONS, ORPort=f"127.0.0.1:{node.or_port}")
         if node.role == "authority":
             interval = str(self.voting_interval)
-            options.update(
-                AUTHORITY_OPTIONS,
-                DirPort=f"127.0.0.1:{node.dir_port}",
-                V3AuthVotingInterval=interval,
-                TestingV3AuthInitialVotingInterval=interval,
-                TestingV3AuthVotingStartOffset=str(vote_offset),
-            )
+            options.update(AUTHORITY_OPTIONS, DirPort=f"127.0.0.1:{node.dir_port}", V3AuthVotingInterval=interval,
+                           TestingV3AuthInitialVotingInterval=interval,
+                           TestingV3AuthVotingStartOffset=str(vote_offset))
         return options
 
     def _launch(self, node: Node, vote_offset: int) -> None:
         write_torrc(node.torrc, self.node_options(node, vote_offset))
-        node.process = subprocess.Popen(
-            [self.tor_cmd, *tor_args(node.torrc)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        node.process = subprocess.Popen([self.tor_cmd, *tor_args(node.torrc)], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         log.debug("started %s (pid %d)", node.name, node.process.pid)
 
     def _await_consensus(self, deadline: float) -> None:
@@ -357,17 +286,13 @@ class Testnet:
             if wanted <= listed:
                 return
             time.sleep(0.25)
-        raise TorError(
-            f"the private Tor network formed no consensus with all {len(wanted)} relays in time "
-            f"(listed: {', '.join(sorted(listed)) or 'none'}); see the logs in {self.root}."
-        )
+        raise TorError(f"the private Tor network formed no consensus with all {len(wanted)} relays in time "
+                       f"(listed: {', '.join(sorted(listed)) or 'none'}); see the logs in {self.root}.")
 
     def _check_alive(self) -> None:
         for node in self.nodes:
             if node.process and node.process.poll() is not None:
-                raise TorError(
-                    f"{node.name} of the private Tor network exited early: {last_lines(node.log_file)}"
-                )
+                raise TorError(f"{node.name} of the private Tor network exited early: {last_lines(node.log_file)}")
 
 
 def consensus_relays(url: str) -> set[str]:
@@ -448,12 +373,9 @@ def last_lines(path: Path, count: int = 3) -> str:
 
 
 def find_program(name: str) -> str:
-    found = shutil.which(name) or next(
-        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None
-    )
+    found = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}")
+                                        if os.access(p, os.X_OK)), None)
     if not found:
-        raise TorError(
-            f"{name} is not installed; install Debian's tor package "
-            "(sudo apt-get install --no-install-recommends tor) and run the command again."
-        )
+        raise TorError(f"{name} is not installed; install Debian's tor package "
+                       "(sudo apt-get install --no-install-recommends tor) and run the command again.")
     return found

@@ -43,12 +43,8 @@ REFUSE_PUBLIC_ENV = "MIRROR_REFUSE_PUBLIC_TOR"
 class Tor:
     """A connected tor. ``process`` is set only when we launched it (and so may restart and stop it)."""
 
-    def __init__(
-        self,
-        controller: Controller,
-        process: subprocess.Popen | None = None,
-        relaunch: Callable[[], Tor] | None = None,
-    ):
+    def __init__(self, controller: Controller, process: subprocess.Popen | None = None,
+                 relaunch: Callable[[], Tor] | None = None):
         self.controller = controller
         self.process = process
         self._relaunch = relaunch
@@ -87,9 +83,8 @@ class Tor:
         self.close()
 
 
-def launch(
-    state_dir: Path, network: dict | None = None, *, on_progress: Progress | None = None, timeout: float = 120
-) -> Tor:
+def launch(state_dir: Path, network: dict | None = None, *, on_progress: Progress | None = None,
+           timeout: float = 120) -> Tor:
     """Launch a tor in ``state_dir`` (its DataDirectory, torrc and control socket) and wait for 100%.
 
     ``network`` holds the options of a private network (``Testnet.tor_options()``); None means the public
@@ -109,11 +104,8 @@ def launch(
     except BaseException:
         stop_process(process)
         raise
-    return Tor(
-        controller,
-        process,
-        relaunch=lambda: launch(state_dir, network, on_progress=on_progress, timeout=timeout),
-    )
+    return Tor(controller, process,
+               relaunch=lambda: launch(state_dir, network, on_progress=on_progress, timeout=timeout))
 
 
 def launch_options(state_dir: Path, network: dict | None) -> dict:
@@ -131,32 +123,20 @@ def launch_options(state_dir: Path, network: dict | None) -> dict:
 
 def start_and_await(torrc: Path, on_progress: Progress | None, timeout: float) -> subprocess.Popen:
     """Start ``tor -f torrc --defaults-torrc /dev/null``; return once it reports 100%, or raise TorError."""
-    process = subprocess.Popen(
-        [find_program("tor"), *tor_args(torrc)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    process = subprocess.Popen([find_program("tor"), *tor_args(torrc)], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     state = {"percent": 0, "summary": "starting", "problem": ""}
     done = threading.Event()
-    threading.Thread(
-        target=_read_output,
-        args=(process, state, done, on_progress),
-        daemon=True,
-        name=f"tor-{process.pid}-output",
-    ).start()
+    threading.Thread(target=_read_output, args=(process, state, done, on_progress), daemon=True,
+                     name=f"tor-{process.pid}-output").start()
     if done.wait(timeout) and state["percent"] >= 100:
         return process
     stop_process(process)
     if process.returncode not in (None, 0) and state["percent"] == 0:
-        raise TorError(
-            f"tor exited at start (status {process.returncode}): {state['problem'] or 'no reason given'}."
-        )
-    raise TorError(
-        f"tor did not finish bootstrapping within {timeout:g} s (stuck at {state['percent']}%: "
-        f"{state['summary']}). Is the Tor network reachable from here? "
-        + (f"Tor's last warning: {state['problem']}" if state["problem"] else "")
-    )
+        raise TorError(f"tor exited at start (status {process.returncode}): {state['problem'] or 'no reason given'}.")
+    raise TorError(f"tor did not finish bootstrapping within {timeout:g} s (stuck at {state['percent']}%: "
+                   f"{state['summary']}). Is the Tor network reachable from here? "
+                   + (f"Tor's last warning: {state['problem']}" if state["problem"] else ""))
 
 
 def _read_output(process: subprocess.Popen, state: dict, done: threading.Event, on_progress) -> None:
@@ -180,14 +160,8 @@ def _follow(stdout, state: dict, done: threading.Event, on_progress) -> None:
             log.debug("tor: %s", line)
 
 
-def attach(
-    *,
-    control_port: int | None = None,
-    control_socket: Path | None = None,
-    password: str | None = None,
-    on_progress: Progress | None = None,
-    timeout: float = 120,
-) -> Tor:
+def attach(*, control_port: int | None = None, control_socket: Path | None = None, password: str | None = None,
+           on_progress: Progress | None = None, timeout: float = 120) -> Tor:
     """Attach to a running tor and wait until it has bootstrapped."""
     controller = connect(control_port=control_port, control_socket=control_socket, password=password)
     try:
@@ -195,24 +169,13 @@ def attach(
     except BaseException:
         controller.close()
         raise
-    return Tor(
-        controller,
-        relaunch=lambda: attach(
-            control_port=control_port,
-            control_socket=control_socket,
-            password=password,
-            on_progress=on_progress,
-            timeout=timeout,
-        ),
-    )
+    return Tor(controller, relaunch=lambda: attach(control_port=control_port, control_socket=control_socket,
+                                                  password=password, on_progress=on_progress, timeout=timeout))
 
 
-def connect(
-    *, control_port: int | None = None, control_socket: Path | None = None, password: str | None = None
-) -> Controller:
-    where = (
-        f"tor's control socket {control_socket}" if control_socket else f"tor's control port {control_port}"
-    )
+def connect(*, control_port: int | None = None, control_socket: Path | None = None,
+            password: str | None = None) -> Controller:
+    where = f"tor's control socket {control_socket}" if control_socket else f"tor's control port {control_port}"
     try:
         probe(control_port, control_socket)  # stem leaks its socket when the connection is refused
         if control_socket:
@@ -220,34 +183,25 @@ def connect(
         else:
             controller = Controller.from_port(address="127.0.0.1", port=control_port)
     except (OSError, stem.SocketError) as e:
-        raise TorError(
-            f"could not connect to {where}: {getattr(e, 'strerror', None) or e}. Is tor running "
-            f"with that {'ControlSocket' if control_socket else 'ControlPort'}?"
-        ) from e
+        raise TorError(f"could not connect to {where}: {getattr(e, 'strerror', None) or e}. Is tor running "
+                       f"with that {'ControlSocket' if control_socket else 'ControlPort'}?") from e
     try:
         controller.authenticate(password=password)
     except stem.connection.MissingPassword as e:
         controller.close()
-        raise TorError(
-            f"{where} wants a password: pass --password (or set HashedControlPassword off and "
-            "use CookieAuthentication 1)."
-        ) from e
+        raise TorError(f"{where} wants a password: pass --password (or set HashedControlPassword off and "
+                       "use CookieAuthentication 1).") from e
     except stem.connection.AuthenticationFailure as e:
         controller.close()
-        raise TorError(
-            f"could not authenticate to {where}: {e}. Check the password, or that this user can "
-            "read tor's control_auth_cookie."
-        ) from e
+        raise TorError(f"could not authenticate to {where}: {e}. Check the password, or that this user can "
+                       "read tor's control_auth_cookie.") from e
     return controller
 
 
 def probe(control_port: int | None, control_socket: Path | None) -> None:
     """Raise OSError unless something accepts connections at the control port or socket."""
-    family, address = (
-        (socket.AF_UNIX, str(control_socket))
-        if control_socket
-        else (socket.AF_INET, ("127.0.0.1", control_port))
-    )
+    family, address = ((socket.AF_UNIX, str(control_socket)) if control_socket
+                       else (socket.AF_INET, ("127.0.0.1", control_port)))
     with socket.socket(family) as s:
         s.settimeout(5)
         s.connect(address)
@@ -266,7 +220,5 @@ def await_bootstrap(controller: Controller, on_progress: Progress | None, timeou
             if percent >= 100:
                 return
         time.sleep(0.2)
-    raise TorError(
-        f"the running tor did not finish bootstrapping within {timeout:g} s (at {percent}%: "
-        f"{summary}). Is the Tor network reachable from it?"
-    )
+    raise TorError(f"the running tor did not finish bootstrapping within {timeout:g} s (at {percent}%: "
+                   f"{summary}). Is the Tor network reachable from it?")

@@ -42,15 +42,8 @@ RATIO_FLOOR = 1 << 20  # entries smaller than this can't be bombs worth the name
 CHUNK = 1 << 20
 METADATA_CAPS = {archive.SUMS: 64 << 20, archive.SIGNATURE: 4096}
 # what zipfile and zlib raise on a damaged, encrypted or exotic archive
-UNREADABLE = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    zlib.error,
-    EOFError,
-    ValueError,
-    NotImplementedError,
-    RuntimeError,
-)
+UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
+              RuntimeError)
 
 
 @dataclass(frozen=True)
@@ -74,9 +67,8 @@ class Report:
         return not self.problems
 
 
-def verify(
-    path: Path, onion: str | None = None, extract: Path | None = None, limits: Limits = Limits()
-) -> Report:
+def verify(path: Path, onion: str | None = None, extract: Path | None = None,
+           limits: Limits = Limits()) -> Report:
     """Check the archive at ``path``; with ``extract``, unpack it into that new or empty folder if all passed.
 
     Returns a Report; problems are sentences, never exceptions (only bugs escape)."""
@@ -125,11 +117,8 @@ def check_entries(infos: list[zipfile.ZipInfo]) -> list[str]:
             problems.append(f"entry {name!r} {reason}; refusing to extract it.")
         folded = archive.fold(name.removesuffix("/"))
         if folded in seen:
-            clash = (
-                "appears twice"
-                if seen[folded] == name
-                else f"collides with {seen[folded]!r} (they differ only in case or Unicode form)"
-            )
+            clash = "appears twice" if seen[folded] == name else \
+                f"collides with {seen[folded]!r} (they differ only in case or Unicode form)"
             problems.append(f"entry {name!r} {clash}; one would overwrite the other.")
         seen.setdefault(folded, name)
     folders = {archive.fold(name[:i]) for name in seen.values() for i, c in enumerate(name) if c == "/"}
@@ -163,36 +152,23 @@ def check_caps(infos: list[zipfile.ZipInfo], limits: Limits, archive_size: int) 
     if total > limits.max_bytes:
         problems.append(f"would unpack to {total:,} bytes, more than the cap of {limits.max_bytes:,}.")
     elif total > RATIO_FLOOR and total > limits.max_ratio * max(archive_size, 1):
-        problems.append(
-            f"would unpack to {total:,} bytes from {archive_size:,}, more than the cap of "
-            f"{limits.max_ratio}:1."
-        )
+        problems.append(f"would unpack to {total:,} bytes from {archive_size:,}, more than the cap of "
+                        f"{limits.max_ratio}:1.")
     problems += _overlapping(infos)
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
-            problems.append(
-                f"entry {info.filename!r} expands {ratio:,.0f} times ({info.file_size:,} bytes), "
-                f"more than the cap of {limits.max_ratio}:1."
-            )
+            problems.append(f"entry {info.filename!r} expands {ratio:,.0f} times ({info.file_size:,} bytes), "
+                            f"more than the cap of {limits.max_ratio}:1.")
     return problems
 
 
 def _overlapping(infos: list[zipfile.ZipInfo]) -> list[str]:
     """Entries whose data overlap (the trick of the densest zip bombs); ends are lower bounds."""
-    spans = sorted(
-        (
-            info.header_offset,
-            info.header_offset + 30 + len(_raw_name(info)) + info.compress_size,
-            info.filename,
-        )
-        for info in infos
-    )
-    return [
-        f"entry {name!r} overlaps entry {later!r} in the archive's bytes (a zip-bomb construction)."
-        for (_, end, name), (start, _, later) in itertools.pairwise(spans)
-        if end > start
-    ]
+    spans = sorted((info.header_offset, info.header_offset + 30 + len(_raw_name(info)) + info.compress_size,
+                    info.filename) for info in infos)
+    return [f"entry {name!r} overlaps entry {later!r} in the archive's bytes (a zip-bomb construction)."
+            for (_, end, name), (start, _, later) in itertools.pairwise(spans) if end > start]
 
 
 def _raw_name(info: zipfile.ZipInfo) -> bytes:
@@ -221,23 +197,18 @@ def _check_signature(zf, files: dict[str, zipfile.ZipInfo], onion: str | None, r
         report.problems.append(f"{archive.SIGNATURE}: the signer {e.message}")
         return None
     if address != keys.onion_address(public):
-        report.problems.append(
-            f"{archive.SIGNATURE}: the signer {address!r} is not written as a bare onion address."
-        )
+        report.problems.append(f"{archive.SIGNATURE}: the signer {address!r} is not written as a bare onion "
+                               "address.")
         return None
     if not keys.verify(public, archive.SIGNED_PREFIX + sums_bytes, signature):
-        report.problems.append(
-            f"the signature in {archive.SIGNATURE} does not match {archive.SUMS}: the "
-            "archive was changed after it was signed."
-        )
+        report.problems.append(f"the signature in {archive.SIGNATURE} does not match {archive.SUMS}: the "
+                               "archive was changed after it was signed.")
         return None
     report.signer = address
     if onion is not None:
         _check_signer(public, address, onion, report)
-    metadata = {
-        name: hashlib.sha256(data).hexdigest()
-        for name, data in ((archive.SUMS, sums_bytes), (archive.SIGNATURE, signature_bytes))
-    }
+    metadata = {name: hashlib.sha256(data).hexdigest() for name, data in
+                ((archive.SUMS, sums_bytes), (archive.SIGNATURE, signature_bytes))}
     return sums | metadata
 
 
@@ -254,16 +225,10 @@ def _check_signer(public: bytes, address: str, onion: str, report: Report) -> No
 
 def check_contents(zf: zipfile.ZipFile, files: dict[str, zipfile.ZipInfo], sums: dict[str, str]) -> list[str]:
     """SHA256SUMS against the archive: missing, extra and altered files."""
-    problems = [
-        f"{name!r} is listed in {archive.SUMS} but missing from the archive."
-        for name in sums
-        if name not in files
-    ]
-    problems += [
-        f"entry {name!r} is not listed in {archive.SUMS}: it was added after signing."
-        for name in files
-        if name not in sums
-    ]
+    problems = [f"{name!r} is listed in {archive.SUMS} but missing from the archive." for name in sums
+                if name not in files]
+    problems += [f"entry {name!r} is not listed in {archive.SUMS}: it was added after signing."
+                 for name in files if name not in sums]
     for name, digest in sums.items():
         if name in files and name not in archive.METADATA:
             actual = _hash_entry(zf, files[name])
@@ -305,9 +270,8 @@ def _extract(zf: zipfile.ZipFile, target: Path, expected: dict[str, str], report
         tmp.chmod(0o755)
         for info in zf.infolist():
             if not info.is_dir() and not _write_entry(zf, info, tmp, expected.get(info.filename)):
-                report.problems.append(
-                    f"{info.filename!r} changed while it was being extracted; nothing was extracted."
-                )
+                report.problems.append(f"{info.filename!r} changed while it was being extracted; nothing was "
+                                       "extracted.")
                 return
         if target.is_dir():
             target.rmdir()
