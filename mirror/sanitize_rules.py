@@ -244,8 +244,8 @@ CSS_RISKY_WORDS = (
     "url(", "@import", "@font-face", "image(", "image-set(", "cross-fade(", "src(", "expression", "behavior",
     "binding", "</", "element(", "paint(", "@charset", "@property", "document",
 )  # fmt: skip
-# Function names the walk drops (not -?-?[a-z][a-z0-9-]*): with "_", a non-ASCII letter or odd dashes.
 CSS_NAME_CHAR = r"[^\x00-\x2c./:-@[-^`{-\x7f]"  # a letter, digit, "_", "-" or any non-ASCII character
+# Function names the walk drops (not -?-?[a-z][a-z0-9-]*): with "_", a non-ASCII letter or odd dashes.
 CSS_ODD_FUNCTIONS = (
     re.compile(rf"_{CSS_NAME_CHAR}*\("),
     re.compile(rf"--(?:[-\d]{CSS_NAME_CHAR}*)?\("),
