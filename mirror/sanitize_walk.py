@@ -61,9 +61,12 @@ class PageWalk:
         self.body_attrs = _pick(body, ("id", "class", "lang", "dir")) if body else []
 
     def locate(self, raw: str) -> links.Target:
-        found = self._located.get(raw)
+        found = self._located.get(raw) or self.s.anywhere.get(raw)
         if found is None:
-            found = self._located[raw] = links.locate(raw, self.base, self.out, self.s.site)
+            found = links.locate(raw, self.base, self.out, self.s.site)
+            if found.kind != "local" and raw.startswith(("https://", "http://")) and "\\" not in raw:
+                self.s.anywhere[raw] = found  # an absolute URL that is no file: the same on every page
+            self._located[raw] = found
         return found
 
     # -- head -------------------------------------------------------------------------------------
@@ -144,7 +147,7 @@ class PageWalk:
         if tag in ("iframe", "frame") and attrs.get("src"):
             self.embedded(node, tag, attrs)
         if tag == "a" and "href" in attrs:
-            self.hyperlink(node, attrs["href"])
+            self.hyperlink(node, attrs["href"] or "")  # <a href> with no value: this page
         elif tag in LOAD_ATTRS:
             self.media(node, tag, attrs)
 
@@ -169,7 +172,8 @@ class PageWalk:
                 self.removed["javascript: url" if "script:" in href.lower() else "unsafe url"] += 1
             return
         mode = self.s.external_links
-        node.attrs["href"] = target.url
+        if target.url != href:  # most external links stay as written
+            node.attrs["href"] = target.url
         host = target.host.removeprefix("www.")
         if mode == "text":
             self.removed["external link (made text)"] += 1

@@ -21,7 +21,7 @@ from mirror import build
 from mirror.errors import BuildError
 from mirror.images import NotAnImage, strip_metadata
 from mirror.sanitize import Sanitizer
-from mirror.sanitize_css import risky_positions
+from mirror.sanitize_css_pieces import is_quiet
 from mirror.site_fragments import fix_fragments
 from mirror.site_map import SourceFile, SourceSite
 
@@ -238,7 +238,7 @@ def _svg_risk(data: bytes) -> str:
         tag = tag.lower()
         if namespace != "{" + SVG_NS:
             return f"contains <{tag}>, which is not SVG"
-        inert_style = tag == "style" and not risky_positions("".join(element.itertext()))
+        inert_style = tag == "style" and is_quiet("".join(element.itertext()))
         if tag in SVG_FORBIDDEN_TAGS and not inert_style:  # CSS that loads nothing is as inert as the rest
             return f"contains <{tag}>"
         for name, value in element.attrib.items():

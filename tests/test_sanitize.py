@@ -112,6 +112,12 @@ def test_an_embedded_page_becomes_a_link_where_it_was_and_frames_a_list(mode):
         in framed and "<frame" not in framed  # written after nh3: no rel needed on local links
 
 
+def test_attributes_without_a_value_are_no_error():
+    _, tree = clean("<a href>here</a> <img src> <video poster></video> <p style>text</p>")
+    assert [a.attributes.get("href") for a in tree.css("a")] == ["https://site.invalid/dir/page.html"]
+    assert tree.css("img") == []
+
+
 def test_meta_refresh_becomes_a_visible_link_and_base_is_honoured_then_dropped():
     page, tree = clean(
         '<head><base href="https://other.example/"><meta http-equiv="refresh" '
