@@ -6,7 +6,7 @@ a piece without any word the walk acts on (CSS_RISKY_WORDS, odd function names, 
 without an escape outside strings (one could spell url() or expression()) cannot load or run anything,
 and the walk would give it the same meaning; it is kept as written. A last piece that CSS drops whole
 (a qualified rule without a ``{}`` block, such as ``<![CDATA[ ... ]]>`` around a sheet) is dropped.
-tests/test_sanitize_css_fast.py proves the pieces mean what one walk over the whole sheet means.
+tests/test_sanitize_css_pieces.py proves the pieces mean what one walk over the whole sheet means.
 Never parses a piece itself and never edits one.
 """
 
