@@ -24,21 +24,39 @@ SAFEST = {  # Tor Browser's Safest security level, as far as content is concerne
     "svg.disabled": True,
     "mathml.disabled": True,
     "gfx.downloadable_fonts.enabled": False,
+    "media.play-stand-alone": False,
+    "webgl.disabled": True,
 }
-QUIET = {  # no traffic of its own, so the test server sees only the reader's requests
-    "marionette.port": 0,
-    "browser.shell.checkDefaultBrowser": False,
-    "app.update.disabledForTesting": True,
-    "network.captive-portal-service.enabled": False,
-    "network.connectivity-service.enabled": False,
-    "network.prefetch-next": False,
-    "network.dns.disablePrefetch": True,
+NO_PREFETCH = {  # Tor Browser fetches nothing ahead of the reader (a stricter oracle turns these back on)
+    "network.prefetch-next": False, "network.dns.disablePrefetch": True, "network.predictor.enabled": False,
     "network.http.speculative-parallel-limit": 0,
-    "browser.safebrowsing.malware.enabled": False,
-    "browser.safebrowsing.phishing.enabled": False,
-    "datareporting.policy.dataSubmissionEnabled": False,
-    "toolkit.telemetry.enabled": False,
 }
+QUIET = {  # none of Firefox's own traffic, so whatever is requested is the page's doing
+    "app.update.enabled": False, "app.update.auto": False, "app.update.disabledForTesting": True,
+    "app.normandy.enabled": False,
+    "browser.safebrowsing.malware.enabled": False, "browser.safebrowsing.phishing.enabled": False,
+    "browser.safebrowsing.downloads.enabled": False, "browser.safebrowsing.blockedURIs.enabled": False,
+    "browser.safebrowsing.provider.mozilla.updateURL": "",
+    "browser.safebrowsing.provider.google4.updateURL": "",
+    "browser.search.update": False, "browser.newtabpage.enabled": False, "browser.startup.page": 0,
+    "browser.startup.homepage_override.mstone": "ignore", "browser.aboutwelcome.enabled": False,
+    "browser.shell.checkDefaultBrowser": False, "browser.ping-centre.telemetry": False,
+    "datareporting.healthreport.uploadEnabled": False, "datareporting.policy.dataSubmissionEnabled": False,
+    "toolkit.telemetry.enabled": False, "toolkit.telemetry.unified": False, "toolkit.telemetry.server": "",
+    "extensions.update.enabled": False, "extensions.getAddons.cache.enabled": False,
+    "extensions.systemAddon.update.enabled": False, "extensions.blocklist.enabled": False,
+    "media.gmp-manager.url": "", "media.gmp-gmpopenh264.enabled": False, "media.gmp-provider.enabled": False,
+    "media.gmp-widevinecdm.enabled": False, "media.eme.enabled": False,
+    "media.gmp-manager.chromium-update-url": "", "media.gmp-widevinecdm.allow-chromium-update": False,
+    "network.captive-portal-service.enabled": False, "network.connectivity-service.enabled": False,
+    "network.trr.mode": 5,
+    "security.OCSP.enabled": 0, "security.remote_settings.crlite_filters.enabled": False,
+    "browser.contentblocking.report.monitor.enabled": False, "identity.fxaccounts.enabled": False,
+    "browser.region.network.url": "", "browser.region.update.enabled": False,
+    "geo.provider.network.url": "", "geo.enabled": False,
+    "services.settings.server": "data:,#",  # honoured with MOZ_REMOTE_SETTINGS_DEVTOOLS=1 (see ENV)
+}
+ENV = {"MOZ_CRASHREPORTER_DISABLE": "1", "MOZ_REMOTE_SETTINGS_DEVTOOLS": "1"}
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 
 
@@ -97,13 +115,11 @@ class Firefox:
 
 @contextlib.contextmanager
 def firefox(prefs: dict | None = None, width: int = 1000, height: int = 800):
-    """Yield a ``Firefox`` with Tor Browser's Safest preferences (plus ``prefs``)."""
+    """Yield a ``Firefox`` with Tor Browser's Safest preferences (``write_profile``, plus ``prefs``)."""
     executable = need_program("firefox-esr")
     profile = Path(tempfile.mkdtemp(prefix="mirror-ff-"))
-    settings = {**QUIET, **SAFEST, **(prefs or {})}
-    lines = [f"user_pref({json.dumps(k)}, {json.dumps(v)});" for k, v in settings.items()]
-    (profile / "user.js").write_text("\n".join(lines) + "\n")
-    env = {**os.environ, "MOZ_HEADLESS_WIDTH": str(width), "MOZ_HEADLESS_HEIGHT": str(height)}
+    write_profile(profile, {"marionette.port": 0, **(prefs or {})})
+    env = {**os.environ, **ENV, "MOZ_HEADLESS_WIDTH": str(width), "MOZ_HEADLESS_HEIGHT": str(height)}
     command = [executable, "--headless", "--no-remote", "--marionette", "--profile", str(profile),
                "about:blank"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -121,6 +137,16 @@ def firefox(prefs: dict | None = None, width: int = 1000, height: int = 800):
             process.kill()
             process.wait()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def write_profile(profile: Path, prefs: dict) -> Path:
+    """A profile whose user.js sets Tor Browser's Safest level, no prefetching, no traffic of Firefox's own,
+    then ``prefs``."""
+    settings = {**QUIET, **NO_PREFETCH, **SAFEST, **prefs}
+    profile.mkdir(parents=True, exist_ok=True)
+    lines = [f"user_pref({json.dumps(k)}, {json.dumps(v)});" for k, v in settings.items()]
+    (profile / "user.js").write_text("\n".join(lines) + "\n")
+    return profile
 
 
 def _wait_for_port(path: Path, process: subprocess.Popen, timeout: float = 60) -> int:
