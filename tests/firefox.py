@@ -58,6 +58,11 @@ QUIET = {  # none of Firefox's own traffic, so whatever is requested is the page
 }
 ENV = {"MOZ_CRASHREPORTER_DISABLE": "1", "MOZ_REMOTE_SETTINGS_DEVTOOLS": "1"}
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+SET_PREFS = """for (const [name, value] of Object.entries(arguments[0])) {
+  if (typeof value === "boolean") Services.prefs.setBoolPref(name, value);
+  else if (typeof value === "number") Services.prefs.setIntPref(name, value);
+  else Services.prefs.setStringPref(name, value);
+}"""
 
 
 class MarionetteError(RuntimeError):
@@ -107,9 +112,18 @@ class Firefox:
         return self.command("WebDriver:ExecuteScript",
                             {"script": f"return ({function})(...arguments)", "args": list(args)})
 
+    def set_prefs(self, prefs: dict) -> None:
+        """Change preferences in the running browser (documents loaded from now on see them)."""
+        self.command("Marionette:SetContext", {"value": "chrome"})
+        try:
+            self.command("WebDriver:ExecuteScript", {"script": SET_PREFS, "args": [prefs]})
+        finally:
+            self.command("Marionette:SetContext", {"value": "content"})
+
     def close(self) -> None:
         with contextlib.suppress(OSError, MarionetteError):
             self.command("WebDriver:DeleteSession")
+        self.stream.close()
         self.sock.close()
 
 
@@ -120,7 +134,8 @@ def firefox(prefs: dict | None = None, width: int = 1000, height: int = 800):
     profile = Path(tempfile.mkdtemp(prefix="mirror-ff-"))
     write_profile(profile, {"marionette.port": 0, **(prefs or {})})
     env = {**os.environ, **ENV, "MOZ_HEADLESS_WIDTH": str(width), "MOZ_HEADLESS_HEIGHT": str(height)}
-    command = [executable, "--headless", "--no-remote", "--marionette", "--profile", str(profile),
+    command = [executable, "--headless", "--no-remote", "--marionette", "-remote-allow-system-access",
+               "--profile", str(profile),
                "about:blank"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     browser = None

@@ -28,6 +28,7 @@ NOT_FOUND = (b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Len
 class Request:
     method: str
     url: str  # absolute: http://host:port/path?query, or host:port for CONNECT
+    dest: str = ""  # what the browser says the response is for (Sec-Fetch-Dest): document, image, style...
 
     @property
     def origin(self) -> str:
@@ -97,7 +98,8 @@ class LoggingProxy:
 
     def answer(self, handler: _Handler, method: str, target: str, headers: list[tuple[str, str]]) -> None:
         with self._lock:
-            self.requests.append(Request(method, target))
+            dest = next((v for n, v in headers if n.lower() == "sec-fetch-dest"), "")
+            self.requests.append(Request(method, target, dest))
         if method == "CONNECT":
             handler.wfile.write(REFUSED)
             return
