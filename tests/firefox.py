@@ -66,7 +66,9 @@ SET_PREFS = """for (const [name, value] of Object.entries(arguments[0])) {
 
 
 class MarionetteError(RuntimeError):
-    pass
+    def __init__(self, message: str, data: dict | None = None):
+        super().__init__(message)
+        self.data = data or {}
 
 
 class Firefox:
@@ -91,7 +93,7 @@ class Firefox:
         self.sock.sendall(str(len(data)).encode() + b":" + data)
         _, _, error, result = self._read()
         if error:
-            raise MarionetteError(f"{name}: {error}")
+            raise MarionetteError(f"{name}: {error}", error.get("data") if isinstance(error, dict) else None)
         return result.get("value") if isinstance(result, dict) and "value" in result else result
 
     def navigate(self, url: str) -> None:
@@ -111,6 +113,21 @@ class Firefox:
         """Call a JavaScript function source in the page (Marionette's sandbox) and return its result."""
         return self.command("WebDriver:ExecuteScript",
                             {"script": f"return ({function})(...arguments)", "args": list(args)})
+
+    def dialog(self) -> str | None:
+        """The text of the alert, confirm or prompt a page's script opened (dismissed now), or None."""
+        try:
+            text = self.command("WebDriver:GetAlertText")
+        except MarionetteError as e:
+            if "no such alert" in str(e):
+                return None
+            raise
+        try:
+            self.command("WebDriver:DismissAlert")
+        except MarionetteError as e:
+            if "no such alert" not in str(e):  # else it went by itself
+                raise
+        return text
 
     def set_prefs(self, prefs: dict) -> None:
         """Change preferences in the running browser (documents loaded from now on see them)."""

@@ -126,6 +126,10 @@ class LoggingProxy:
 def _loopback_origin(url: str) -> tuple[str, int]:
     """The (host, port) of a loopback http URL; anything else is a mistake in the test."""
     parts = urlsplit(url)
-    if parts.scheme != "http" or not ipaddress.ip_address(parts.hostname).is_loopback:
+    try:
+        loopback = parts.scheme == "http" and ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:  # a name: it would need a DNS lookup, which could answer anything
+        loopback = False
+    if not loopback:
         raise ValueError(f"the logging proxy forwards only to http://<loopback address>, not to {url}")
     return parts.hostname, parts.port or 80
