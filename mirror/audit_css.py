@@ -27,9 +27,11 @@ CLOSERS = frozenset("}])")
 # What can hide a brace from a naive reader: comments, strings (a bad string stops before its newline),
 # unquoted url tokens (the whole ident "url", so not after a name character, "@" or "#"; a quoted url(
 # is a function, and its string is read by the string branches) and escaped characters.
+# An escape in a string: hex digits take one whitespace after them (a newline too), else any one character.
+STRING_ESCAPE = r"\\(?:[0-9a-fA-F]{1,6}[ \t\n]?|[\s\S]|\Z)"
 SPLIT = re.compile(r"/\*[\s\S]*?(?:\*/|\Z)"
-                   r'|"(?:[^"\\\n]|\\[\s\S]|\\\Z)*+(?:"|(?=\n)|\Z)'
-                   r"|'(?:[^'\\\n]|\\[\s\S]|\\\Z)*+(?:'|(?=\n)|\Z)"
+                   rf'|"(?:[^"\\\n]|{STRING_ESCAPE})*+(?:"|(?=\n)|\Z)'
+                   rf"|'(?:[^'\\\n]|{STRING_ESCAPE})*+(?:'|(?=\n)|\Z)"
                    r"""|(?<![\w\-\\@#\u0080-\U0010ffff])url\([\t\n\f\r ]*+(?!["'])[^)\\]*+\)?"""
                    r"|\\[^\n]|[{}()\[\]\\]", re.IGNORECASE)
 NAME_RUN = re.compile(r"(?:[\w\-\u0080-\U0010ffff]|\\[^\n])*")

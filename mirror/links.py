@@ -7,6 +7,7 @@ protocol, so the sanitizer can run on a lone page with no site at all. Never tou
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from mirror.sanitize_rules import REDIRECT_WRAPPERS, TRACKER_HOSTS, TRACKING_PAR
 # Browsers drop these anywhere in a URL and leading/trailing C0 controls and spaces.
 _URL_NOISE = re.compile(r"[\t\n\r]")
 _SRCSET_CANDIDATE = re.compile(r"[\s,]*([^\s]+?)(,+(?=\s|$)|\s+([^,]*)(?:,|$)|$)")
+_SIMPLE_PATH = re.compile(r"/(?!/)[^?#;\\\\]*")  # an absolute path and nothing else
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
 _PATH_SAFE = "/-._~!$&'()*+,;=:@"
 
@@ -55,11 +57,12 @@ def locate(raw: str, base: str, page_out: str, site: SiteMap) -> Target:
     if value.startswith("#") and "\\" not in value:
         return Target("fragment", value)
     try:
-        absolute = (
-            value
-            if value.startswith(("https://", "http://")) and "\\" not in value
-            else urljoin(base, value.replace("\\", "/"))
-        )
+        if value.startswith(("https://", "http://")) and "\\" not in value:
+            absolute = value
+        elif _SIMPLE_PATH.fullmatch(value) and "/." not in value and _origin(base):
+            absolute = _origin(base) + value  # what urljoin gives (no dot segment, query, params, backslash)
+        else:
+            absolute = urljoin(base, value.replace("\\", "/"))
         parts = urlsplit(absolute)
     except ValueError:
         return Target("unsafe")
@@ -67,18 +70,25 @@ def locate(raw: str, base: str, page_out: str, site: SiteMap) -> Target:
         return Target("unsafe")
     if parts.scheme == "mailto":
         return Target("external", absolute)
-    if not parts.hostname or value.lower().startswith(("http:/", "https:/")) and "://" not in value[:9]:
+    host = (parts.hostname or "").lower()  # (urllib leaves a host with "%" as it is)
+    if not host or value.lower().startswith(("http:/", "https:/")) and "://" not in value[:9]:
         return Target("unsafe")  # "http:/host/x": browsers and urljoin disagree on what it means
-    internal, out = site.locate(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")))
+    internal, out = site.locate(f"{parts.scheme}://{parts.netloc}{parts.path}")  # the path is "" or "/..."
     if internal:
         if out is None:
             return Target("broken", absolute.split("#", 1)[0])
         return Target("local", relative(page_out, out) + (f"#{parts.fragment}" if parts.fragment else ""))
-    host = (parts.hostname or "").lower()
     if not parts.query:
         return Target("external", absolute, host)
     final = strip_tracking(unwrap(absolute) if (host, parts.path or "/") in REDIRECT_WRAPPERS else absolute)
     return Target("external", final, host if final == absolute else (urlsplit(final).hostname or "").lower())
+
+
+@functools.lru_cache(maxsize=64)
+def _origin(base: str) -> str:
+    """ "https://host" of an http(s) base URL with a host, else ""."""
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 def relative(page_out: str, target_out: str) -> str:

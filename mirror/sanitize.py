@@ -67,6 +67,7 @@ class Sanitizer:
         self.external_links = external_links
         self.css = CssSanitizer(self.site)
         self._approved: set[str] = set()
+        self.anywhere: dict[str, links.Target] = {}  # see PageWalk.locate
         attributes = {"*": set(GLOBAL_ATTRS)} | {tag: set(attrs) for tag, attrs in TAG_ATTRS.items()}
         for tag in ALLOWED_TAGS:
             if tag == "math" or tag.startswith("m") and tag not in ("main", "mark", "map"):

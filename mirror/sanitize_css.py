@@ -12,29 +12,21 @@ from collections import Counter
 
 import tinycss2
 from tinycss2 import ast
-from tinycss2.serializer import serialize_url
+from tinycss2.serializer import serialize_string_value, serialize_url
 
 from mirror import links
+from mirror.sanitize_css_pieces import CSS_SPACE, is_quiet, pieces, trim
 from mirror.sanitize_rules import (
     CSS_DROP_AT_RULES,
     CSS_DROP_FUNCTIONS,
     CSS_DROP_PROPERTIES,
-    CSS_HIDES_PAGE,
     CSS_HIDING,
     CSS_PAGE_SELECTORS,
-    CSS_RISKY,
     CSS_URL_FUNCTIONS,
     FALLBACK_FONT,
     GENERIC_FONTS,
 )
 
-_CSS_LEXEME = re.compile(
-    r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|/\*.*?(?:\*/|\Z)|\\.|"
-    r"url\(\s*[^\"'\s)](?:[^)\\]|\\.)*\)?|[-\w]+\(|[{}()\[\]]|[^\"'/\\{}()\[\]u]+|[/u]",
-    re.S | re.I,
-)
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_OPENERS = {"{": "}", "[": "]", "(": ")"}
 _PLAIN_NAME = re.compile(r"-?-?[a-z][a-z0-9-]*")
 RULE_BLOCK_AT = frozenset(
     {
@@ -51,44 +43,6 @@ RULE_BLOCK_AT = frozenset(
 )
 
 
-def risky_positions(text: str) -> list[int]:
-    """Where ``text`` has a word of CSS_RISKY or CSS_HIDES_PAGE (sorted)."""
-    low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)  # same length, same offsets
-    found = [m.start() for m in CSS_RISKY.finditer(low)] + [m.start() for m in CSS_HIDES_PAGE.finditer(low)]
-    return sorted(found)
-
-
-def top_level_chunks(text: str):
-    """Split a stylesheet after each top-level ``{}`` block, reading blocks as CSS does.
-
-    Strings, comments, escapes and unquoted url() are skipped; ``()``, ``[]`` and ``{}`` nest, and a
-    closer that does not match the open block is ignored (so ``<![CDATA[ a{} ]]>`` stays one chunk, dead
-    as a browser reads it). Used only to choose which parts need the full tinycss2 walk: a chunk
-    without any risky word (see CSS_RISKY; none contains ``}``, so none can straddle two chunks) and
-    without an escape outside strings (one could spell url() or expression()) cannot load or run
-    anything, and the walk leaves no remote url() in the others.
-    """
-    return (chunk for chunk, _ in _chunks(text))
-
-
-def _chunks(text: str):
-    """(chunk, whether it has an escape outside strings and comments) for each top-level chunk."""
-    stack, start, escaped = [], 0, False
-    for match in _CSS_LEXEME.finditer(text):
-        token = match.group()
-        if token in _OPENERS or token.endswith("("):
-            stack.append(_OPENERS.get(token, ")"))
-        elif stack and token == stack[-1]:
-            stack.pop()
-            if not stack and token == "}":
-                yield text[start : match.end()], escaped
-                start, escaped = match.end(), False
-        elif token[0] == "\\":
-            escaped = True
-    if start < len(text):
-        yield text[start:], escaped
-
-
 class Drop(Exception):
     """The declaration or rule being walked must go (its kind is the message)."""
 
@@ -101,22 +55,19 @@ class CssSanitizer:
         self._cache: dict[tuple, tuple[str, Counter]] = {}
 
     def stylesheet(self, text: str, base: str, out: str, removed: Counter) -> str:
-        """A stylesheet; its top-level rules that cannot load anything are kept as they are, unparsed."""
-        hits = risky_positions(text)
-        if not hits and "\\" not in text:
-            return text.strip()
-        kept, start, n = [], 0, 0
-        for chunk, escaped in _chunks(text):
-            end, risky = start + len(chunk), escaped
-            while n < len(hits) and hits[n] < end:
-                risky, n = True, n + 1
-            kept.append(self._sheet(chunk, base, out, removed) if risky else chunk)
-            start = end
-        return "".join(kept).strip()
+        """A stylesheet; its top-level rules that cannot load anything are kept as they are, unparsed
+        (see mirror/sanitize_css_pieces.py)."""
+        kept = []
+        for piece, kind in pieces(text):
+            if kind == "dead":
+                removed["invalid css"] += 1
+            else:
+                kept.append(self._sheet(piece, base, out, removed) if kind == "risky" else piece)
+        return trim("".join(kept))
 
     def _sheet(self, text: str, base: str, out: str, removed: Counter) -> str:
         return self._cached(
-            ("sheet", text, base, out),
+            ("sheet", text),
             removed,
             lambda c: tinycss2.parse_stylesheet(text, skip_comments=True),
             base,
@@ -132,15 +83,16 @@ class CssSanitizer:
                     node.important = True
             return nodes
 
-        return self._cached(
-            ("decl", text, base, out, important), removed, parse, base, out, fast=not important
-        )
+        return self._cached(("decl", text, important), removed, parse, base, out, fast=not important)
 
     def _cached(self, key, removed: Counter, parse, base: str, out: str, fast=True) -> str:
-        hit = self._cache.get(key)
+        """The result for ``key`` (kind, text, ...); text without a risky word gives the same result on
+        every page, so it is cached without the page's location (base, out)."""
+        hit = self._cache.get(key) or self._cache.get(key + (base, out))
         if hit is None:
             text = key[1]
-            if fast and "\\" not in text and not risky_positions(text):
+            quiet = is_quiet(text)
+            if fast and quiet:
                 hit = (text, Counter())
             else:
                 counts = Counter()
@@ -149,7 +101,7 @@ class CssSanitizer:
                     hit = (walker.serialize(walker.rules(parse(counts))), counts)
                 except RecursionError:  # thousands of nested blocks: no reader loses anything real
                     hit = ("", Counter({"css nested too deeply (dropped)": 1}))
-            self._cache[key] = hit
+            self._cache[key if quiet else key + (base, out)] = hit
         removed.update(hit[1])
         return hit[0]
 
@@ -161,7 +113,7 @@ class _Walk:
 
     @staticmethod
     def serialize(nodes) -> str:
-        return tinycss2.serialize(nodes).replace("</", "<\\/").strip()
+        return tinycss2.serialize(nodes).replace("</", "<\\/").strip(CSS_SPACE)
 
     def rules(self, nodes) -> list:
         kept = []
@@ -199,7 +151,8 @@ class _Walk:
         if node.content is None:  # @namespace url(...) and the like: no remote URL left even there
             node.prelude = self.values(node.prelude, "remote stylesheet")
             return node
-        if name in RULE_BLOCK_AT:
+        if name in RULE_BLOCK_AT:  # no url() in the condition either: the audit would refuse the page
+            node.prelude = self.values(node.prelude, "remote image")
             node.content = self.rules(tinycss2.parse_rule_list(node.content, skip_comments=True))
             return node
         self.in_font_face = name == "font-face"
@@ -250,8 +203,8 @@ class _Walk:
         for token in tokens:
             if token.type == "url":
                 out.append(_url_token(self.url(token.value, kind)))
-            elif token.type == "string" and bare_strings:
-                out.append(_url_token(self.url(token.value, kind)))
+            elif token.type == "string":
+                out.append(_url_token(self.url(token.value, kind)) if bare_strings else _closed(token))
             elif token.type == "function":
                 out.append(self.function(token, kind))
             elif token.type in ("() block", "[] block", "{} block"):
@@ -291,6 +244,14 @@ def _hides_page(rule) -> bool:
     return any(
         d.type == "declaration" and (d.lower_name, tinycss2.serialize(d.value).strip().lower()) in CSS_HIDING
         for d in rule.content
+    )
+
+
+def _closed(token):
+    """A string token written with both quotes (tinycss2 writes one cut by the end of the sheet
+    unclosed, and the ``;`` or ``}`` serialized after it would become part of it)."""
+    return ast.StringToken(
+        token.source_line, token.source_column, token.value, f'"{serialize_string_value(token.value)}"'
     )
 
 

@@ -237,11 +237,23 @@ FALLBACK_FONT = "sans-serif"
 CSS_PAGE_SELECTORS = frozenset({"body", "html", ".async-hide", "html.async-hide", "body.async-hide"})
 CSS_HIDING = frozenset({("visibility", "hidden"), ("opacity", "0"), ("display", "none")})
 # What a stylesheet needs to load or run anything (url() in any spelling: escapes need a backslash;
-# strings load only in @import and these functions), or to hide the page for good. A top-level rule
-# without any of these is kept as written, unparsed; the others go through the tinycss2 walk.
-# (Both are matched against ASCII-lowercased text: re's IGNORECASE on an alternation is 5x slower.)
-CSS_RISKY = re.compile(r"url\(|@import|image\(|image-set\(|cross-fade\(|src\(|expression|behavior|binding|</")
-CSS_HIDES_PAGE = re.compile(r"(?:body|html|async-hide)\s*\{[^}]*(?:visibility|opacity|display)")
+# strings load only in @import and these functions), or to hide the page for good, and whatever else
+# the walk drops or rewrites. A top-level rule without any of these is kept as written, unparsed; the
+# others go through the tinycss2 walk. All are looked for in ASCII-lowercased text.
+CSS_RISKY_WORDS = (
+    "url(", "@import", "@font-face", "image(", "image-set(", "cross-fade(", "src(", "expression", "behavior",
+    "binding", "</", "element(", "paint(", "@charset", "@property", "document",
+)  # fmt: skip
+CSS_NAME_CHAR = r"[^\x00-\x2c./:-@[-^`{-\x7f]"  # a letter, digit, "_", "-" or any non-ASCII character
+# Function names the walk drops (not -?-?[a-z][a-z0-9-]*): with "_", a non-ASCII letter or odd dashes.
+CSS_ODD_FUNCTIONS = (
+    re.compile(rf"_{CSS_NAME_CHAR}*\("),
+    re.compile(rf"--(?:[-\d]{CSS_NAME_CHAR}*)?\("),
+    re.compile(rf"[^\x00-\x7f]{CSS_NAME_CHAR}*\("),
+)
+# Any rule for the page itself: the walk drops those that hide it (CSS_PAGE_SELECTORS, CSS_HIDING).
+CSS_PAGE_NAMES = ("body", "html", "async-hide")
+CSS_OPENS_RULE = re.compile(r"(?:\s|/\*.*?\*/)*\{", re.S)
 
 # The Content-Security-Policy every page carries (style hashes are appended per page).
 CSP = (

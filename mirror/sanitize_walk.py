@@ -10,6 +10,8 @@ import html
 from collections import Counter
 from urllib.parse import urljoin, urlsplit
 
+from selectolax.lexbor import LexborHTMLParser
+
 from mirror import links
 from mirror.sanitize_rules import (
     DROP_WITH_CONTENT,
@@ -38,6 +40,7 @@ class PageWalk:
         self.title, self.metas, self.head_links, self.css_parts = "", [], [], []
         self.html_attrs, self.body_attrs, self.redirects = [], [], []
         self.style_classes: dict[str, str] = {}
+        self.frames: list[tuple[str, str, bool]] = []  # a frameset's frames: (href, label, external)
         self._later: list = []
         self._located: dict[str, links.Target] = {}
         self.approved: set[str] = set()  # every src/srcset/poster value the walk wrote
@@ -58,9 +61,12 @@ class PageWalk:
         self.body_attrs = _pick(body, ("id", "class", "lang", "dir")) if body else []
 
     def locate(self, raw: str) -> links.Target:
-        found = self._located.get(raw)
+        found = self._located.get(raw) or self.s.anywhere.get(raw)
         if found is None:
-            found = self._located[raw] = links.locate(raw, self.base, self.out, self.s.site)
+            found = links.locate(raw, self.base, self.out, self.s.site)
+            if found.kind != "local" and raw.startswith(("https://", "http://")) and "\\" not in raw:
+                self.s.anywhere[raw] = found  # an absolute URL that is no file: the same on every page
+            self._located[raw] = found
         return found
 
     # -- head -------------------------------------------------------------------------------------
@@ -138,8 +144,10 @@ class PageWalk:
             return
         if "style" in attrs:
             self.style_attr(node, attrs["style"])
+        if tag in ("iframe", "frame") and attrs.get("src"):
+            self.embedded(node, tag, attrs)
         if tag == "a" and "href" in attrs:
-            self.hyperlink(node, attrs["href"])
+            self.hyperlink(node, attrs["href"] or "")  # <a href> with no value: this page
         elif tag in LOAD_ATTRS:
             self.media(node, tag, attrs)
 
@@ -164,13 +172,35 @@ class PageWalk:
                 self.removed["javascript: url" if "script:" in href.lower() else "unsafe url"] += 1
             return
         mode = self.s.external_links
-        node.attrs["href"] = target.url
+        if target.url != href:  # most external links stay as written
+            node.attrs["href"] = target.url
         host = target.host.removeprefix("www.")
         if mode == "text":
             self.removed["external link (made text)"] += 1
             self._later.append(node.unwrap)
         elif mode == "mark" and host and host not in node.text():
             self._later.append(lambda: node.insert_child(f" ({host})"))
+
+    def embedded(self, node, tag: str, attrs: dict) -> None:
+        """An embedded page (which could load anything) becomes a link to it, so the reader still sees that
+        it was there: in place for an <iframe>, listed at the top for a frameset's <frame>s."""
+        target = self.locate(attrs["src"])
+        external = target.kind == "external"
+        if not (target.kind in ("local", "fragment") or (external and self.s.external_links != "text")):
+            return
+        label = " ".join((attrs.get("title") or attrs.get("name") or "").split())
+        if external:
+            label = label or target.url
+            host = target.host.removeprefix("www.")
+            label += f" ({host})" if self.s.external_links == "mark" and host and host not in label else ""
+        label = label or target.url
+        self.removed["embedded page (made a link)"] += 1
+        if tag == "frame":
+            self.frames.append((target.url, label, external))
+            return
+        link = LexborHTMLParser(f"<span class=mirror-embed>[embedded page: {_link(target.url, label, external)}]"
+                                "</span>").body.child
+        self._later.append(lambda: node.insert_before(link))
 
     def media(self, node, tag: str, attrs: dict) -> None:
         if tag in ("img", "source"):
@@ -236,8 +266,11 @@ class PageWalk:
         return self.css_parts + ([(None, rules)] if rules else [])
 
     def preface(self) -> str:
-        """A redirect page becomes a visible local link."""
+        """A redirect page becomes a visible local link; a frameset page, a list of its frames."""
         out = []
+        if self.frames:
+            items = "".join(f"<li>{_link(href, label, external)}</li>" for href, label, external in self.frames)
+            out.append(f'<ul class="mirror-frames">{items}</ul>\n')
         for target in self.redirects:
             if target.kind in ("local", "fragment") or (
                 target.kind == "external" and self.s.external_links != "text"
@@ -249,6 +282,11 @@ class PageWalk:
                     f"{html.escape(target.url, quote=False)}</a>.</p>\n"
                 )
         return "".join(out)
+
+
+def _link(href: str, label: str, external: bool) -> str:
+    rel = ' rel="noopener noreferrer"' if external else ""
+    return f'<a href="{html.escape(href, quote=True)}"{rel}>{html.escape(label, quote=False)}</a>'
 
 
 def _pick(node, names) -> list[tuple[str, str]]:

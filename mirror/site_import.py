@@ -21,13 +21,14 @@ from mirror import build
 from mirror.errors import BuildError
 from mirror.images import NotAnImage, strip_metadata
 from mirror.sanitize import Sanitizer
-from mirror.sanitize_css import risky_positions
+from mirror.sanitize_css_pieces import is_quiet
 from mirror.site_fragments import fix_fragments
 from mirror.site_map import SourceFile, SourceSite
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
+ROOT_INDEX_CSS = "body{font:1.1rem/1.5 Georgia,serif;max-width:40rem;margin:2rem auto;padding:0 1rem}"
 SVG_NS = "http://www.w3.org/2000/svg"
 SVG_FORBIDDEN_TAGS = frozenset(
     {
@@ -218,7 +219,8 @@ class _Import:
             f'<li><a href="https://{html.escape(h)}/">{html.escape(h)}</a></li>'
             for h in sorted(self.site.hosts)
         )
-        source = f"<!DOCTYPE html><title>Mirror</title><h1>Mirror</h1><ul>{items}</ul>"
+        source = (f"<!DOCTYPE html><title>Mirror</title><style>{ROOT_INDEX_CSS}</style><h1>Mirror</h1>"
+                  f"<p>The sites in this mirror:</p><ul>{items}</ul>")
         page = self.sanitizer.page(source, self.site.url_of("index.html"), "index.html")
         self.files["index.html"], self.csp["index.html"] = page.html, page.csp
 
@@ -236,7 +238,7 @@ def _svg_risk(data: bytes) -> str:
         tag = tag.lower()
         if namespace != "{" + SVG_NS:
             return f"contains <{tag}>, which is not SVG"
-        inert_style = tag == "style" and not risky_positions("".join(element.itertext()))
+        inert_style = tag == "style" and is_quiet("".join(element.itertext()))
         if tag in SVG_FORBIDDEN_TAGS and not inert_style:  # CSS that loads nothing is as inert as the rest
             return f"contains <{tag}>"
         for name, value in element.attrib.items():

@@ -50,6 +50,7 @@ def test_lines_are_counted_across_pieces():
     'a{b:url( "x)}" )} c{d:url(e.png)}',  # a quoted url( is a function: its string holds the brace
     "a{b:url(x}y)} c{d:url(e.png)}",  # an unquoted url token swallows the brace
     "a{content:\"}\"} c{d:url(e.png)}", "a{content:'}\n} c{d:url(e.png)}",  # strings and bad strings
+    'a{b:"\\a\n}" c{d:url(https://t/e)}',  # a hex escape takes the newline after it: the string goes on
     "/*}*/ c{d:url(e.png)}", "a{b:c(}{)} d{e:url(f.png)}", "<![CDATA[ a{b:c} d{e:url(f.png)} ]]>",
     "a{b:\\}} c{d:url(e.png)}", "a{b:\\75 rl(}x)} c{d:url(e.png)}",
 ])
@@ -59,7 +60,7 @@ def test_cutting_a_sheet_gives_what_tokenizing_it_whole_gives(css):
 
 FUZZ_ALPHABET = ["url(", "URL( ", '"', "'", "/*", "*/", "{", "}", "(", ")", "[", "]", "\n", "\r", "\\", "\\7", "x",
                  "a", "@import ", "@font-face", "image-set(", "u", "rl(", " ", ";", ":", "http://t/", "#", "@", "-",
-                 "1", "src(", "\f", "expression(", "\\75 rl(", "behavior", "é"]
+                 "1", "src(", "\f", "expression(", "\\75 rl(", "behavior", "é", "\\a\n", "\\A\r\n", "\\00007 "]
 
 
 def _same_as_whole(css: str) -> bool:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+from urllib.parse import urljoin
+
 import pytest
 
-from mirror.links import NoSite, locate, relative, split_srcset, strip_tracking, unwrap
+from mirror.links import NoSite, locate, normalize, relative, split_srcset, strip_tracking, unwrap
 
 
 @pytest.mark.parametrize(
@@ -46,3 +49,16 @@ def test_srcset_candidates_split_like_the_html_standard():
 def test_relative_paths_are_encoded_and_never_read_as_a_scheme():
     assert relative("a/b/page.html", "a/c d/x.png") == "../c%20d/x.png"
     assert relative("page.html", "mailto:x.html") == "./mailto:x.html"
+
+
+def test_absolute_paths_resolve_as_urljoin_resolves_them():
+    """locate joins "/path" itself (urljoin is the slow part); any other reference goes through urljoin."""
+    rnd = random.Random(7)
+    parts = ["/", "//", "a", ".", "..", "?", "#", ";", ":", "\\", "%2e", " ", "é", "x.png", "@"]
+    values = ["/" + "".join(rnd.choice(parts) for _ in range(rnd.randint(0, 8))) for _ in range(3000)]
+    bases = ["https://s.example/d/p.html", "http://U@S.Example:8080/a/", "https://s.example", "ftp://h/x"]
+    for base in bases:
+        for value in values:
+            target = locate(value, base, "index.html", NoSite())
+            if target.kind == "external":
+                assert target.url == strip_tracking(urljoin(base, normalize(value).replace("\\", "/"))), (base, value)

@@ -28,7 +28,9 @@ def test_scripts_handlers_javascript_urls_and_embedded_documents_are_removed():
         '<embed src="y"><svg><script>1</script></svg><img src=x onerror=alert(1)></p>'
     )
     assert static_findings(page.html.decode()) == []
-    assert tree.css_first("p").text() == "hij"
+    assert tree.css_first("p").text() == "hij[embedded page: https://e.example/]"  # the host already shows
+    assert tree.css_first("iframe") is None and tree.css_first(".mirror-embed a").attributes["href"] == (
+        "https://e.example/")
     for kind in ("script", "event handler", "javascript: url", "iframe", "plugin", "inline svg"):
         assert page.removed[kind] >= 1, kind
 
@@ -90,6 +92,30 @@ def test_internal_links_become_relative_files_and_missing_ones_become_text():
     )
     assert [a.attributes.get("href") for a in tree.css("a")] == ["../about.html#team", None, "#top"]
     assert page.broken == ["https://site.invalid/gone"]
+
+
+@pytest.mark.parametrize("mode", ["mark", "keep", "text"])
+def test_an_embedded_page_becomes_a_link_where_it_was_and_frames_a_list(mode):
+    site = _Site({"https://site.invalid/nav": "nav.html", "https://site.invalid/main": "main.html"}, internal=True)
+    inline = body('<p>See <iframe src="https://www.youtube.com/embed/x?utm_source=y" title="The speech">'
+                  '</iframe> and <iframe src="/nav"></iframe><iframe src="/gone"></iframe>'
+                  '<iframe src="javascript:alert(1)"></iframe>.</p>', site=site, external_links=mode)
+    speech = {"mark": '<a href="https://www.youtube.com/embed/x" rel="noopener noreferrer">The speech '
+                      "(youtube.com)</a>]</span>",
+              "keep": '<a href="https://www.youtube.com/embed/x" rel="noopener noreferrer">The speech</a>]</span>'}
+    assert "<iframe" not in inline and (speech[mode] in inline if mode in speech else "youtube" not in inline)
+    assert ('<span class="mirror-embed">[embedded page: <a href="../nav.html" rel="noopener noreferrer">'
+            '../nav.html</a>]</span>.</p>') in inline
+    framed = body('<frameset><frame src="/nav" name="Menu"><frame src="/main"></frameset>', site=site,
+                  external_links=mode)
+    assert '<ul class="mirror-frames"><li><a href="../nav.html">Menu</a></li><li><a href="../main.html">' \
+        in framed and "<frame" not in framed  # written after nh3: no rel needed on local links
+
+
+def test_attributes_without_a_value_are_no_error():
+    _, tree = clean("<a href>here</a> <img src> <video poster></video> <p style>text</p>")
+    assert [a.attributes.get("href") for a in tree.css("a")] == ["https://site.invalid/dir/page.html"]
+    assert tree.css("img") == []
 
 
 def test_meta_refresh_becomes_a_visible_link_and_base_is_honoured_then_dropped():

@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 
 from mirror.links import NoSite
-from mirror.sanitize_css import CssSanitizer, top_level_chunks
+from mirror.sanitize_css import CssSanitizer
+from mirror.sanitize_css_pieces import top_level_chunks
 from tests.sanitize_oracle import css_findings
 
 
@@ -38,6 +39,7 @@ def sheet(css: str, site=None) -> tuple[str, Counter]:
         "@media print{@media screen{a{background:url(https://t.example/n.png)}}}",
         "a{content:'x'}b{background:url(https://t.example/p.gif)}c{color:red}",
         "@namespace url(https://t.example/ns); a{color:red}",
+        "@supports (background:url(https://t.example/s.png)) {a{color:red}}",
     ],
 )
 def test_remote_loads_in_any_spelling_are_dropped(css):

@@ -160,10 +160,11 @@ def test_svg_files_are_copied_only_when_inert(tmp_path):
     (src / "script.svg").write_text(svg.format("<script>alert(1)</script>"))
     (src / "handler.svg").write_text(svg.format("<rect onclick='alert(1)'/>"))
     (src / "remote.svg").write_text(svg.format("<image href='https://t.example/x.png'/>"))
+    (src / "escaped.svg").write_text(svg.format("<style>rect{fill:u\\72l(https://t.example/x)}</style>"))
     (src / "index.html").write_text('<img src="ok.svg" alt=ok><img src="script.svg" alt=s>')
     report = site_import.build_from(src, tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").glob("*.svg")) == ["ok.svg"]
-    assert set(report.dropped_files) == {"script.svg", "handler.svg", "remote.svg"}
+    assert set(report.dropped_files) == {"script.svg", "handler.svg", "remote.svg", "escaped.svg"}
     assert 'src="ok.svg"' in (tmp_path / "out/index.html").read_text()
     assert "script.svg" not in (tmp_path / "out/index.html").read_text()
     assert any("Safest" in warning for warning in report.warnings)
