@@ -27,9 +27,10 @@ SAFEST = {  # Tor Browser's Safest security level, as far as content is concerne
     "media.play-stand-alone": False,
     "webgl.disabled": True,
 }
-NO_PREFETCH = {  # Tor Browser fetches nothing ahead of the reader (a stricter oracle turns these back on)
+TOR_BROWSER = {  # at every level: nothing fetched ahead of the reader (a stricter oracle turns prefetch back
+    # on), and no WebRTC, whose UDP would go around any proxy
     "network.prefetch-next": False, "network.dns.disablePrefetch": True, "network.predictor.enabled": False,
-    "network.http.speculative-parallel-limit": 0,
+    "network.http.speculative-parallel-limit": 0, "media.peerconnection.enabled": False,
 }
 QUIET = {  # none of Firefox's own traffic, so whatever is requested is the page's doing
     "app.update.enabled": False, "app.update.auto": False, "app.update.disabledForTesting": True,
@@ -172,9 +173,9 @@ def firefox(prefs: dict | None = None, width: int = 1000, height: int = 800):
 
 
 def write_profile(profile: Path, prefs: dict) -> Path:
-    """A profile whose user.js sets Tor Browser's Safest level, no prefetching, no traffic of Firefox's own,
-    then ``prefs``."""
-    settings = {**QUIET, **NO_PREFETCH, **SAFEST, **prefs}
+    """A profile whose user.js sets Tor Browser's Safest level, its no-prefetch and no-WebRTC, no traffic of
+    Firefox's own, then ``prefs``."""
+    settings = {**QUIET, **TOR_BROWSER, **SAFEST, **prefs}
     profile.mkdir(parents=True, exist_ok=True)
     lines = [f"user_pref({json.dumps(k)}, {json.dumps(v)});" for k, v in settings.items()]
     (profile / "user.js").write_text("\n".join(lines) + "\n")
