@@ -49,4 +49,4 @@ def chromium_path() -> str:
     return need_program("chromium")
 
 
-pytest_plugins = ["tests.tor_fixtures"]
+pytest_plugins = ["tests.tor_fixtures", "tests.corpus_fixtures"]

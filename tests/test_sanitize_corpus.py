@@ -6,7 +6,6 @@ script; never by comparing with another sanitizer.
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -19,55 +18,18 @@ from mirror import audit
 from mirror.site_import import build_from
 from tests.browser import chromium
 from tests.conftest import need_shared
+from tests.corpus_fixtures import built_pages
 from tests.sanitize_oracle import ORIGINAL_TEXT, BrowserOracle, css_findings, static_findings, visible_words
 
 pytestmark = pytest.mark.corpus
 TEXT_KEPT_MIN = 0.95
 
 
-@pytest.fixture(scope="module")
-def readability(tmp_path_factory):
-    source = need_shared("corpora/realpages/readability")
-    out = tmp_path_factory.mktemp("readability") / "site"
-    return source, out, build_from(source, out)
-
-
-@pytest.fixture(scope="module")
-def vectors(tmp_path_factory):
-    """Every vector of corpora/xss and corpora/leaks as its own page (with its auxiliary file, if any)."""
-    source = tmp_path_factory.mktemp("vectors-src")
-    for name, body, attachment in _vectors():
-        folder = source / name
-        folder.mkdir()
-        page = f"<!DOCTYPE html><html><head><title>{name}</title></head><body><p>before</p>{body}<p>after</p>"
-        (folder / "index.html").write_text(page, encoding="utf-8")
-        if attachment:
-            (folder / attachment["name"]).write_text(attachment["raw"], encoding="utf-8")
-    out = tmp_path_factory.mktemp("vectors") / "site"
-    return out, build_from(source, out)
-
-
-def _vectors():
-    xss = need_shared("corpora/xss")
-    h5sc = json.loads((xss / "h5sc_vectors.json").read_text())["vectors"]
-    yield from ((f"h5sc-{v['id']:03d}", v["vector"], v.get("attachment")) for v in h5sc)
-    owasp = json.loads((xss / "owasp_xss_filter_evasion.json").read_text())["items"]
-    yield from ((f"owasp-{n:03d}", v["code"], None) for n, v in enumerate(owasp))
-    bleach = json.loads((xss / "bleach_regression_vectors.json").read_text())["vectors"]
-    yield from ((f"bleach-{n:02d}", v["input"], None) for n, v in enumerate(bleach))
-    leaks = json.loads((need_shared("corpora/leaks") / "email_privacy_tester_tests.json").read_text())[
-        "tests"
-    ]
-    yield from ((f"leak-{t['id']}", t["desc"].replace("TRACKING_URL", "canary.invalid"), None) for t in leaks)
-
-
-def _pages(out: Path) -> list[Path]:
-    return sorted(p for p in out.rglob("*.html") if ".mirror" not in p.parts)
-
-
 def _assert_clean_files(out: Path) -> None:
     audit.require_pass(out)  # build_from's gate ran it already; said here so the test cannot drift from it
-    bad = {str(p.relative_to(out)): f for p in _pages(out) if (f := static_findings(p.read_text("utf-8")))}
+    bad = {
+        str(p.relative_to(out)): f for p in built_pages(out) if (f := static_findings(p.read_text("utf-8")))
+    }
     bad |= {
         str(p.relative_to(out)): f for p in out.rglob("*.css") if (f := css_findings(p.read_text("utf-8")))
     }
@@ -99,7 +61,7 @@ def test_in_chromium_with_javascript_no_script_runs_nothing_leaves_and_text_is_k
             "**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort()
         )
         oracle = BrowserOracle(open_page(), out)
-        for page in _pages(out):
+        for page in built_pages(out):
             if page.name == "index.html" and page.parent == out:
                 continue
             outside, scripts, text = oracle.load(page.as_uri())
@@ -108,7 +70,7 @@ def test_in_chromium_with_javascript_no_script_runs_nothing_leaves_and_text_is_k
             originals.page.goto((source / page.name).as_uri(), wait_until="domcontentloaded")
             kept[page.name] = _kept(originals.page.evaluate(ORIGINAL_TEXT), text)
         vector_oracle = BrowserOracle(open_page(), vectors_out)
-        for page in _pages(vectors_out):
+        for page in built_pages(vectors_out):
             outside, scripts, _ = vector_oracle.load(page.as_uri())
             if outside or scripts:
                 failures.append((page.parent.name, outside[:3], scripts[:3]))
@@ -145,7 +107,7 @@ def test_whatwg_site_builds_with_links_between_its_host_folders_resolved_locally
     assert "../resources.whatwg.org/" in home  # another host folder, reached by a relative path
     assert (out / "whatwg.org/charter.html").is_file()  # an extensionless page became a real file
     dangling, local = [], 0
-    for page in _pages(out):
+    for page in built_pages(out):
         for node in LexborHTMLParser(page.read_text("utf-8")).css("a[href], img[src], link[href]"):
             url = node.attributes.get("href") or node.attributes.get("src") or ""
             if url and not url.startswith(("#", "http:", "https:", "mailto:")):

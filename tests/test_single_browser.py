@@ -108,6 +108,18 @@ def run_session(do, state) -> list:
     return problems
 
 
+def firefox_steps(ff, home: str):
+    """``do(action, element)`` for ``run_session`` in a Marionette-driven Firefox that starts at ``home``."""
+    def do(action, element):
+        if action == "load":
+            ff.navigate(home)
+        elif action == "click":
+            ff.click(f"[id='{element}']")
+        else:
+            getattr(ff, action)()
+    return do
+
+
 FALLBACK_STATE = """() => {
   const pages = [...document.querySelectorAll('body>.page')];
   const target = document.querySelector(':target');
@@ -159,14 +171,7 @@ def test_firefox_safest_every_step_shows_the_right_page_with_one_request(served)
         ff.navigate("data:text/html,<noscript>off</noscript><p id=p>x</p>")
         assert ff.evaluate("() => document.body.textContent") in ("offx", "off x"), "JavaScript is not off"
 
-        def do(action, element):
-            if action == "load":
-                ff.navigate(url + "one/")
-            elif action == "click":
-                ff.click(f"[id='{element}']")
-            else:
-                getattr(ff, action)()
-        problems = run_session(do, lambda: ff.evaluate(STATE))
+        problems = run_session(firefox_steps(ff, url + "one/"), lambda: ff.evaluate(STATE))
         assert not problems, problems
         assert server.seen == ["/one/"], server.seen
 
