@@ -167,6 +167,9 @@ def _escape(value: str) -> str:
     return html.escape(value, quote=False).replace('"', "&quot;")
 
 
+NO_ICON = '<link rel="icon" href="data:,">'  # the page names its icon: no /favicon.ico request
+
+
 def _document(walk: PageWalk, csp: str, styles: list[tuple[str | None, str]], body: str) -> str:
     head = [
         '<meta charset="utf-8">',
@@ -179,6 +182,8 @@ def _document(walk: PageWalk, csp: str, styles: list[tuple[str | None, str]], bo
         f'<link rel="{rel}"{_attrs([("href", href), ("media", media)])}>'
         for rel, href, media in walk.head_links
     ]
+    if not any(rel == "icon" for rel, _, _ in walk.head_links):
+        head.append(NO_ICON)
     head += [f"<style{_attrs([('media', media)])}>{css}</style>" for media, css in styles]
     return (
         "<!DOCTYPE html>\n"

@@ -23,6 +23,7 @@ from mirror.sanitize_rules import (
     CSS_HIDING,
     CSS_PAGE_SELECTORS,
     CSS_URL_FUNCTIONS,
+    EMPTY_URL,
     FALLBACK_FONT,
     GENERIC_FONTS,
 )
@@ -230,6 +231,8 @@ class _Walk:
         return token
 
     def url(self, raw: str, kind: str) -> str:
+        if not links.normalize(raw):  # url() would load the stylesheet or page itself: it shows nothing
+            raise Drop(EMPTY_URL)
         target = links.locate(raw, self.base, self.out, self.site)
         if target.kind == "local":
             return target.url

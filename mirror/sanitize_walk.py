@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser
 from mirror import links
 from mirror.sanitize_rules import (
     DROP_WITH_CONTENT,
+    EMPTY_URL,
     HEAD_LINK_KEEP,
     HEAD_LINK_KIND,
     LAZY_ATTRS,
@@ -232,6 +233,9 @@ class PageWalk:
                 self.removed["lazy image (promoted)"] += 1
 
     def load(self, value: str) -> str | None:
+        if not links.normalize(value):  # src="" would fetch the page itself as an image: a request for nothing
+            self.removed[EMPTY_URL] += 1
+            return None
         target = self.locate(value)
         if target.kind == "local":
             if target.url.lower().endswith(".svg"):

@@ -82,6 +82,8 @@ def static_findings(html: str) -> list[str]:
                 found.append(f"{tag}[{name}]")
             elif name in LOAD_ATTRS or (name == "href" and tag != "a"):
                 parts = [p.strip().split(" ")[0] for p in value.split(",")] if name == "srcset" else [value]
+                if tag == "link" and value == "data:,":  # the empty icon that spares a /favicon.ico request
+                    continue
                 if any(_remote(p) for p in parts if p):
                     found.append(f"{tag}[{name}]={value[:80]}")
             elif name == "href" and tag == "a":

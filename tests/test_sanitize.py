@@ -221,3 +221,11 @@ class _Site:
         if url in self.files:
             return True, self.files[url]
         return self.internal and url.startswith("https://site.invalid/"), None
+
+
+def test_an_empty_url_loads_nothing_instead_of_the_page_itself():
+    page, tree = clean('<img src=""><img src=" \n"><p style="list-style:url()">x</p>'
+                       '<style>a{background:url("")}</style><a href="">this page</a>')
+    assert tree.css("img") == [] and "url(" not in page.html.decode()
+    assert page.removed["empty url (would fetch the page itself)"] == 4
+    assert tree.css_first("a").attributes["href"].endswith("page.html")  # a link to itself is still a link

@@ -26,7 +26,6 @@ from tests.test_single_browser import STATE, firefox_steps, run_session
 pytestmark = pytest.mark.browser
 
 QUIET = {"outside": {}, "not in the build": {}, "dialogs": {}, "stalled": {}}
-EMPTY_URL = "mirror/links.py locate() makes an empty URL (which loads nothing) the page's own path, so "
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +55,8 @@ def test_safest_firefox_asks_the_server_of_the_readability_build_for_its_own_fil
     reading, out = safest_readability
     assert set(reading.requests) == {BEFORE, *pages_of(out)}  # each page was seen loading
     assert reading.findings(files_of(out)) == QUIET
+    icons = [r.url for requests in reading.requests.values() for r in requests if r.url.endswith(FAVICON)]
+    assert icons == []  # every page names its (empty) icon, so Firefox does not ask for /favicon.ico
 
 
 @pytest.mark.corpus
@@ -68,18 +69,15 @@ def test_without_their_csp_and_with_javascript_on_the_pages_make_no_outside_requ
 
 
 @pytest.mark.corpus
-@pytest.mark.xfail(strict=True, reason=EMPTY_URL + '<img src=""> becomes <img src="PAGE.html"> and 9 '
-                   "pages fetch themselves as an image: article-author-tag, breitbart, buzzfeed-1, "
-                   "cnn (4 such <img>), medicalnewstoday, qq, quanta-1, yahoo-3 and youth .html")
 def test_no_page_of_the_readability_build_is_fetched_as_an_image(safest_readability):
+    """<img src=""> on 9 pages (cnn has four) once became <img src="PAGE.html">: the page fetched itself."""
     reading, _ = safest_readability
     assert reading.pages_fetched_as_subresources() == {}
 
 
 @pytest.mark.corpus
-@pytest.mark.xfail(strict=True, reason=EMPTY_URL + "in CSS too: h5sc-041's <li style=list-style:url()> "
-                   "becomes list-style:url(index.html), and h5sc-041/index.html is fetched again as an image")
 def test_an_empty_css_url_in_a_vector_fetches_nothing(oracle, bare):
+    """h5sc-041's <li style=list-style:url()> once became list-style:url(index.html)."""
     with serve_logged(bare["vectors"]) as (_, base):
         reading = oracle.read(base, ["h5sc-041/index.html"])
     assert reading.pages_fetched_as_subresources() == {}
