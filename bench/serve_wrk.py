@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from mirror import build, nginx
+from mirror.testnet import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -59,12 +60,7 @@ def process(args: list[str], port: int):
         wait_for(port, proc)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=10)
 
 
 @contextlib.contextmanager

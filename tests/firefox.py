@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from mirror.testnet import stop_process
 from tests.conftest import need_program
 
 SAFEST = {  # Tor Browser's Safest security level, as far as content is concerned
@@ -163,12 +164,7 @@ def firefox(prefs: dict | None = None, width: int = 1000, height: int = 800):
     finally:
         if browser:
             browser.close()
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace=20)
         shutil.rmtree(profile, ignore_errors=True)
 
 
